@@ -1,0 +1,18 @@
+// Command roomctl is roomworker's operator and publisher CLI: it checks
+// create-room request files offline (validate) and, in time, publishes
+// requests and watches their results.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}

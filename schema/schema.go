@@ -1,0 +1,135 @@
+package schema
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+//go:embed create-room.schema.json
+var schemaJSON []byte
+
+// schemaURL is the schema's $id; it names the schema inside the compiler.
+const schemaURL = "https://github.com/roomworker/roomworker/schema/create-room.schema.json"
+
+// JSON returns the bytes of create-room.schema.json, the file users can
+// download and use with any draft 2020-12 validator. The caller owns the
+// returned slice.
+func JSON() []byte {
+	return bytes.Clone(schemaJSON)
+}
+
+// Validator checks create-room requests against the embedded schema.
+// It is safe for concurrent use.
+type Validator struct {
+	schema *jsonschema.Schema
+	// messages maps a subschema's JSON Pointer inside the schema file to
+	// its errorMessage annotation (keyword -> message).
+	messages map[string]map[string]string
+	// properties maps a subschema's JSON Pointer to the property names it
+	// declares, to suggest a fix for a misspelt property.
+	properties map[string][]string
+}
+
+// New compiles the embedded schema.
+func New() (*Validator, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
+	if err != nil {
+		return nil, fmt.Errorf("schema: decoding embedded schema: %w", err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	if err := c.AddResource(schemaURL, doc); err != nil {
+		return nil, fmt.Errorf("schema: adding embedded schema: %w", err)
+	}
+	sch, err := c.Compile(schemaURL)
+	if err != nil {
+		return nil, fmt.Errorf("schema: compiling embedded schema: %w", err)
+	}
+	v := &Validator{
+		schema:     sch,
+		messages:   map[string]map[string]string{},
+		properties: map[string][]string{},
+	}
+	v.collectAnnotations(doc, "")
+	return v, nil
+}
+
+// collectAnnotations walks the schema document and records, for each
+// subschema, its errorMessage annotation and its declared property names.
+func (v *Validator) collectAnnotations(node any, ptr string) {
+	switch n := node.(type) {
+	case map[string]any:
+		if msgs, ok := n["errorMessage"].(map[string]any); ok {
+			m := make(map[string]string, len(msgs))
+			for kw, msg := range msgs {
+				if s, ok := msg.(string); ok {
+					m[kw] = s
+				}
+			}
+			v.messages[ptr] = m
+		}
+		if props, ok := n["properties"].(map[string]any); ok {
+			names := make([]string, 0, len(props))
+			for name := range props {
+				names = append(names, name)
+			}
+			v.properties[ptr] = names
+		}
+		for key, child := range n {
+			if key == "errorMessage" || key == "examples" || key == "enum" || key == "const" {
+				continue // values, not subschemas
+			}
+			v.collectAnnotations(child, ptr+"/"+escapeToken(key))
+		}
+	case []any:
+		for i, child := range n {
+			v.collectAnnotations(child, fmt.Sprintf("%s/%d", ptr, i))
+		}
+	}
+}
+
+// Validate checks one create-room request given as raw JSON. It returns nil
+// when the request is valid and a [*Error] listing every problem otherwise,
+// also when data is not valid UTF-8, not JSON or not a JSON object.
+func (v *Validator) Validate(data []byte) error {
+	doc, ferr := decode(data)
+	if ferr != nil {
+		return &Error{Errors: []FieldError{*ferr}}
+	}
+	return v.validateDoc(doc)
+}
+
+// validateDoc validates an already decoded document (numbers as json.Number).
+func (v *Validator) validateDoc(doc any) error {
+	err := v.schema.Validate(doc)
+	if err == nil {
+		return nil
+	}
+	verr, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return fmt.Errorf("schema: validating: %w", err)
+	}
+	return &Error{Errors: v.fieldErrors(verr)}
+}
+
+// defaultValidator compiles the embedded schema once, on first use.
+var defaultValidator = sync.OnceValues(New)
+
+// Validate checks one create-room request given as raw JSON with the
+// embedded schema, compiled once on first use. It returns nil when the
+// request is valid and a [*Error] listing every problem otherwise (see the
+// package documentation for the paths and messages). Only if the embedded
+// schema failed to compile (a defect of the build, caught by this package's
+// tests) is the error of another type. It is safe for concurrent use.
+func Validate(data []byte) error {
+	v, err := defaultValidator()
+	if err != nil {
+		return err
+	}
+	return v.Validate(data)
+}
