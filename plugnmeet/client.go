@@ -1,0 +1,307 @@
+package plugnmeet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// API routes, relative to Config.URL.
+const (
+	RouteCreate            = "/auth/room/create"
+	RouteIsRoomActive      = "/auth/room/isRoomActive"
+	RouteGetActiveRoomInfo = "/auth/room/getActiveRoomInfo"
+	RouteEndRoom           = "/auth/room/endRoom"
+)
+
+// DefaultMaxResponseBytes bounds an answer's size when Config.MaxResponseBytes is 0.
+const DefaultMaxResponseBytes int64 = 1 << 20
+
+// Config says where the server is and how to authenticate.
+type Config struct {
+	URL       string // base URL, e.g. http://127.0.0.1:8080; routes are appended
+	APIKey    string
+	APISecret string // never printed, logged or put in an error
+	// HTTPClient is optional; the default keeps many idle connections to one host.
+	HTTPClient *http.Client
+	// MaxResponseBytes bounds an answer; 0 means DefaultMaxResponseBytes.
+	// A larger answer fails with a systemic error: the same call would get
+	// the same answer again, so retrying cannot help, and the request is not
+	// at fault either; the limit or the URL needs fixing.
+	MaxResponseBytes int64
+}
+
+// String describes the config with the secret redacted.
+func (c Config) String() string {
+	return fmt.Sprintf("plugnmeet.Config{URL:%q APIKey:%q APISecret:%s MaxResponseBytes:%d}",
+		c.URL, c.APIKey, redact(c.APISecret), c.MaxResponseBytes)
+}
+
+// GoString is like String, so %#v does not print the secret either.
+func (c Config) GoString() string { return c.String() }
+
+// LogValue lets slog log a Config without its secret.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("url", c.URL),
+		slog.String("api_key", c.APIKey),
+		slog.String("api_secret", redact(c.APISecret)),
+		slog.Int64("max_response_bytes", c.MaxResponseBytes),
+	)
+}
+
+var _ slog.LogValuer = Config{}
+
+func redact(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return "[REDACTED]"
+}
+
+// Validate reports the first problem with the config.
+func (c Config) Validate() error {
+	if c.URL == "" {
+		return errors.New("plugnmeet: config: URL is empty")
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return fmt.Errorf("plugnmeet: config: URL %q: %w", c.URL, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("plugnmeet: config: URL %q must be absolute with scheme http or https", c.URL)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("plugnmeet: config: URL %q has no host", c.URL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("plugnmeet: config: URL %q must not have a query or fragment", c.URL)
+	}
+	if strings.TrimSpace(c.APIKey) == "" {
+		return errors.New("plugnmeet: config: API key is empty")
+	}
+	if c.APISecret == "" {
+		return errors.New("plugnmeet: config: API secret is empty")
+	}
+	if c.MaxResponseBytes < 0 {
+		return fmt.Errorf("plugnmeet: config: MaxResponseBytes %d is negative", c.MaxResponseBytes)
+	}
+	return nil
+}
+
+// Client calls the plugNmeet API. It is safe for concurrent use.
+type Client struct {
+	base     string
+	key      string
+	secret   []byte
+	http     *http.Client
+	maxBytes int64
+	now      func() time.Time
+}
+
+// New validates cfg and returns a Client.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = DefaultHTTPClient()
+	}
+	maxBytes := cfg.MaxResponseBytes
+	if maxBytes == 0 {
+		maxBytes = DefaultMaxResponseBytes
+	}
+	return &Client{
+		base:     strings.TrimRight(cfg.URL, "/"),
+		key:      cfg.APIKey,
+		secret:   []byte(cfg.APISecret),
+		http:     hc,
+		maxBytes: maxBytes,
+		now:      time.Now,
+	}, nil
+}
+
+// DefaultHTTPClient returns the client New uses when Config.HTTPClient is nil:
+// it keeps up to 256 idle connections to the server, does not follow
+// redirects (a redirected POST would lose its body), and leaves call
+// deadlines to the caller's context.
+func DefaultHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 512
+	tr.MaxIdleConnsPerHost = 256
+	tr.IdleConnTimeout = 90 * time.Second
+	tr.ResponseHeaderTimeout = 0
+	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return &http.Client{
+		Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// envelope is the part every answer shares.
+type envelope struct {
+	Status     bool   `json:"status"`
+	Msg        string `json:"msg"`
+	StatusCode string `json:"status_code"`
+}
+
+// CreateRoom sends body, a create-room request as raw JSON, exactly as given
+// (the signature covers these bytes) and returns the room the server reports.
+// For a room_id whose session is active the server returns that session.
+func (c *Client) CreateRoom(ctx context.Context, body []byte) (*RoomInfo, error) {
+	var ans struct {
+		envelope
+		RoomInfo *RoomInfo `json:"room_info"`
+	}
+	if err := c.call(ctx, RouteCreate, body, &ans, &ans.envelope); err != nil {
+		return nil, err
+	}
+	if ans.RoomInfo == nil {
+		return nil, &Error{Route: RouteCreate, HTTPStatus: http.StatusOK, StatusCode: ans.StatusCode,
+			Msg: "success answer without room_info", Class: ClassTransient}
+	}
+	return ans.RoomInfo, nil
+}
+
+// IsRoomActive reports whether roomID has an active session. A room that is
+// unknown or ended is (false, nil).
+func (c *Client) IsRoomActive(ctx context.Context, roomID string) (bool, error) {
+	var ans struct {
+		envelope
+		IsActive bool `json:"is_active"`
+	}
+	if err := c.call(ctx, RouteIsRoomActive, roomIDBody(roomID), &ans, &ans.envelope); err != nil {
+		return false, err
+	}
+	return ans.IsActive, nil
+}
+
+// GetActiveRoomInfo returns the active session of roomID. When the room has
+// no active session the error matches ErrRoomNotFound.
+func (c *Client) GetActiveRoomInfo(ctx context.Context, roomID string) (*ActiveRoom, error) {
+	var ans struct {
+		envelope
+		Room *ActiveRoom `json:"room"`
+	}
+	if err := c.call(ctx, RouteGetActiveRoomInfo, roomIDBody(roomID), &ans, &ans.envelope); err != nil {
+		return nil, err
+	}
+	if ans.Room == nil {
+		return nil, &Error{Route: RouteGetActiveRoomInfo, HTTPStatus: http.StatusOK, StatusCode: StatusRoomNotFound,
+			Msg: "success answer without room", Class: ClassPermanent}
+	}
+	return ans.Room, nil
+}
+
+// EndRoom ends roomID's active session. When the room has no active session
+// the error matches ErrRoomNotFound.
+func (c *Client) EndRoom(ctx context.Context, roomID string) error {
+	var ans envelope
+	return c.call(ctx, RouteEndRoom, roomIDBody(roomID), &ans, &ans)
+}
+
+func roomIDBody(roomID string) []byte {
+	b, _ := json.Marshal(struct {
+		RoomID string `json:"room_id"`
+	}{roomID}) // a struct of one string cannot fail to marshal
+	return b
+}
+
+// call posts body to route, decodes a 200 answer into out (whose envelope is
+// env) and turns every failure into an *Error.
+func (c *Client) call(ctx context.Context, route string, body []byte, out any, env *envelope) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+route, bytes.NewReader(body))
+	if err != nil {
+		return &Error{Route: route, Msg: "cannot build request", Class: ClassSystemic, Err: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("API-KEY", c.key)
+	req.Header.Set("HASH-SIGNATURE", Sign(c.secret, body))
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return c.transportError(ctx, route, 0, err)
+	}
+	defer resp.Body.Close()
+
+	data, readErr := io.ReadAll(io.LimitReader(resp.Body, c.maxBytes+1))
+	if readErr != nil {
+		return c.transportError(ctx, route, resp.StatusCode, readErr)
+	}
+	if int64(len(data)) > c.maxBytes {
+		return &Error{Route: route, HTTPStatus: resp.StatusCode, Class: ClassSystemic,
+			Msg: fmt.Sprintf("answer exceeds %d bytes (raise the response limit if the server is right)", c.maxBytes),
+			Err: errTooLarge}
+	}
+
+	if resp.StatusCode != http.StatusOK {
+		e := &Error{Route: route, HTTPStatus: resp.StatusCode, Class: classifyHTTP(resp.StatusCode)}
+		var env envelope
+		if json.Unmarshal(data, &env) == nil && (env.Msg != "" || env.StatusCode != "") {
+			e.StatusCode, e.Msg = env.StatusCode, env.Msg
+		} else {
+			e.Msg = snippet(data)
+		}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+		}
+		return e
+	}
+
+	if err := json.Unmarshal(data, out); err != nil {
+		// A 200 that is not a plugNmeet answer (cut short, or garbled on the
+		// way). The outcome is unknown; every call here is safe to repeat
+		// (create returns the live session), so it is retried.
+		return &Error{Route: route, HTTPStatus: resp.StatusCode, Class: ClassTransient,
+			Msg: "undecodable answer: " + snippet(data), Err: err}
+	}
+	if !env.Status {
+		return &Error{Route: route, HTTPStatus: resp.StatusCode, StatusCode: env.StatusCode, Msg: env.Msg,
+			Class: classifyAnswer(env.StatusCode, env.Msg)}
+	}
+	return nil
+}
+
+// transportError classifies a failure to get (all of) an answer. These are
+// transient: the server may or may not have acted, and every call is safe to
+// repeat. The context's error is kept so callers can tell their own
+// cancellation apart.
+func (c *Client) transportError(ctx context.Context, route string, status int, err error) error {
+	e := &Error{Route: route, HTTPStatus: status, Class: ClassTransient, Err: err}
+	switch {
+	case ctx.Err() != nil:
+		e.Msg = "call abandoned"
+		e.Err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		e.Msg = "connection closed before the answer (outcome unknown)"
+	case errors.Is(err, syscall.ECONNRESET):
+		e.Msg = "connection reset (outcome unknown)"
+	default:
+		e.Msg = "network error"
+	}
+	return e
+}
+
+// snippet returns the start of a body for an error message.
+func snippet(b []byte) string {
+	const max = 200
+	s := strings.TrimSpace(string(b))
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
+}

@@ -1,0 +1,11 @@
+// Package plugnmeet is a client for the parts of the plugNmeet server API that
+// roomworker needs: create a room, ask whether a room is active, read an active
+// room's info and end a room.
+//
+// Every request body is signed with HMAC-SHA256 over the exact bytes sent
+// (see Sign). Answers are decoded in the shape the real server sends them
+// (protojson: 64-bit integers as strings, is_running as an integer, the room
+// metadata as a JSON string) and every failure is returned as an *Error whose
+// Class tells the caller what to do next: retry (ErrTransient), give up on the
+// request (ErrPermanent) or stop and fix the configuration (ErrSystemic).
+package plugnmeet

@@ -1,0 +1,13 @@
+// Package plugnmeettest runs a stand-in for the plugNmeet server's room API
+// that behaves like a real v2.4.0 server as far as a client can tell:
+// signature checks and their 401 answers, protojson-shaped answers,
+// request decoding and validation with the server's messages, the late
+// database failures, idempotent create on an active room, per-room locking
+// with a lock timeout, and the server's merge of a request onto its feature
+// defaults. Faults (latency, 5xx, connection resets, hung calls, lock
+// timeouts, lost answers, a 401 window) can be injected and changed at run
+// time, and every call is counted.
+//
+// NewServer starts it on loopback like httptest.NewServer; NewHandler gives
+// the http.Handler for a process of its own (cmd/plugnmeet-standin).
+package plugnmeettest

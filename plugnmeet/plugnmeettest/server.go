@@ -1,0 +1,641 @@
+package plugnmeettest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/roomworker/roomworker/plugnmeet"
+)
+
+// Defaults for Options.
+const (
+	DefaultLockWait     = 15 * time.Second
+	DefaultTimeoutHold  = 60 * time.Second
+	DefaultMaxBodyBytes = 50 << 20
+)
+
+// Options configure a stand-in.
+type Options struct {
+	APIKey    string
+	APISecret string
+	Seed      int64 // seeds the fault random source, so a run can be repeated
+
+	// LockWait is how long a call waits for a room's lock before it gets the
+	// lock-timeout answer; 0 means DefaultLockWait (15 s, as the server).
+	LockWait time.Duration
+	// CreateWork is how long a create holds the room's lock while it
+	// creates a new session; 0 means no delay.
+	CreateWork time.Duration
+	// EndCleanup is how long endRoom keeps holding the room's lock after it
+	// answered (the real server cleans up for 1-2 s); 0 means no delay.
+	EndCleanup time.Duration
+	// TimeoutHold bounds how long a call picked by Faults.TimeoutRate is
+	// held; 0 means DefaultTimeoutHold.
+	TimeoutHold time.Duration
+	// MaxBodyBytes is the upload limit (413 above it); 0 means 50 MB.
+	MaxBodyBytes int64
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the stand-in. It is an http.Handler; NewServer also serves it.
+type Server struct {
+	// URL is the base URL of a server started by NewServer ("" for NewHandler).
+	URL string
+
+	opts Options
+	ts   *httptest.Server
+
+	mu          sync.Mutex
+	rng         *rand.Rand
+	faults      Faults
+	rooms       map[string]*room // active sessions by room_id
+	order       []string         // room_ids in creation order
+	locks       map[string]chan struct{}
+	createCalls map[string]int
+	stats       Stats
+}
+
+type room struct {
+	id, sid, title, webhook string
+	created                 int64
+	metadata                string
+}
+
+// NewServer starts a stand-in on 127.0.0.1 on a free port; call Close when done.
+func NewServer(opts Options) *Server {
+	s := NewHandler(opts)
+	s.ts = httptest.NewServer(s)
+	s.URL = s.ts.URL
+	return s
+}
+
+// NewHandler returns a stand-in that is not started: serve it yourself.
+func NewHandler(opts Options) *Server {
+	if opts.LockWait <= 0 {
+		opts.LockWait = DefaultLockWait
+	}
+	if opts.TimeoutHold <= 0 {
+		opts.TimeoutHold = DefaultTimeoutHold
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	seed := uint64(opts.Seed)
+	return &Server{
+		opts:        opts,
+		rng:         rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		rooms:       map[string]*room{},
+		locks:       map[string]chan struct{}{},
+		createCalls: map[string]int{},
+		stats:       Stats{Calls: map[string]int64{}},
+	}
+}
+
+// Close stops a server started by NewServer, waiting for calls in flight.
+func (s *Server) Close() {
+	if s.ts != nil {
+		s.ts.CloseClientConnections()
+		s.ts.Close()
+	}
+}
+
+// SetFaults replaces the injected faults; safe while calls are served.
+// Rates are clamped to [0, 1] and negative durations to 0.
+func (s *Server) SetFaults(f Faults) {
+	clamp := func(r *float64) { *r = min(max(*r, 0), 1) }
+	clamp(&f.Error5xxRate)
+	clamp(&f.ResetRate)
+	clamp(&f.TimeoutRate)
+	clamp(&f.LockTimeoutRate)
+	clamp(&f.LostAnswerRate)
+	f.Latency, f.LatencyJitter = max(f.Latency, 0), max(f.LatencyJitter, 0)
+	s.mu.Lock()
+	s.faults = f
+	s.mu.Unlock()
+}
+
+// Faults returns the faults in force.
+func (s *Server) Faults() Faults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults
+}
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Calls = make(map[string]int64, len(s.stats.Calls))
+	for k, v := range s.stats.Calls {
+		st.Calls[k] = v
+	}
+	st.ActiveRooms = len(s.rooms)
+	return st
+}
+
+// CreateCalls returns how many create calls named roomID.
+func (s *Server) CreateCalls(roomID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.createCalls[roomID]
+}
+
+// EndRoom ends roomID's session from the test side, as if the last
+// participant left; it does nothing when the room is not active.
+func (s *Server) EndRoom(roomID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropRoomLocked(roomID)
+}
+
+// ActiveRoom returns roomID's active session as a client would decode it.
+func (s *Server) ActiveRoom(roomID string) (plugnmeet.RoomInfo, bool) {
+	s.mu.Lock()
+	r, ok := s.rooms[roomID]
+	s.mu.Unlock()
+	if !ok {
+		return plugnmeet.RoomInfo{}, false
+	}
+	var info plugnmeet.RoomInfo
+	if err := json.Unmarshal(r.roomInfoJSON(), &info); err != nil {
+		return plugnmeet.RoomInfo{}, false
+	}
+	return info, true
+}
+
+func (s *Server) dropRoomLocked(roomID string) {
+	if _, ok := s.rooms[roomID]; ok {
+		delete(s.rooms, roomID)
+		s.order = slices.DeleteFunc(s.order, func(id string) bool { return id == roomID })
+	}
+}
+
+// answer is one reply: status, content type and body.
+type answer struct {
+	status int
+	ctype  string
+	body   []byte
+}
+
+// jsonAnswer builds the server's envelope, then the extra fields in order.
+func jsonAnswer(httpStatus int, ok bool, msg, code string, extra ...string) answer {
+	var b bytes.Buffer
+	b.WriteString(`{"status":`)
+	if ok {
+		b.WriteString("true")
+	} else {
+		b.WriteString("false")
+	}
+	b.WriteString(`, "msg":`)
+	writeJSON(&b, msg)
+	b.WriteString(`, "status_code":`)
+	writeJSON(&b, code)
+	for i := 0; i+1 < len(extra); i += 2 {
+		b.WriteString(`, "`)
+		b.WriteString(extra[i])
+		b.WriteString(`":`)
+		b.WriteString(extra[i+1])
+	}
+	b.WriteByte('}')
+	return answer{status: httpStatus, ctype: "application/json", body: b.Bytes()}
+}
+
+func textAnswer(status int, text string) answer {
+	return answer{status: status, ctype: "text/plain; charset=utf-8", body: []byte(text)}
+}
+
+var notFound = textAnswer(http.StatusNotFound, "not found")
+
+func unauthorized(msg, code string) answer {
+	return jsonAnswer(http.StatusUnauthorized, false, msg, code)
+}
+
+var badSignature = unauthorized("Failed to verify provided authentication details.", "INVALID_TOKEN_OR_SIGNATURE")
+
+// ServeHTTP answers like the plugNmeet server.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	f := s.Faults()
+	s.mu.Lock()
+	s.stats.Calls[path]++
+	jitter := time.Duration(0)
+	if f.LatencyJitter > 0 {
+		jitter = time.Duration(s.rng.Int64N(int64(f.LatencyJitter)))
+	}
+	s.mu.Unlock()
+	if !sleep(r.Context(), f.Latency+jitter) {
+		return
+	}
+
+	if path == "/healthCheck" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		write(w, textAnswer(http.StatusOK, "Healthy"))
+		return
+	}
+	if !strings.HasPrefix(path, "/auth/") {
+		write(w, notFound)
+		return
+	}
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			write(w, textAnswer(http.StatusRequestEntityTooLarge, "Request Entity Too Large"))
+		}
+		return
+	}
+
+	if path == plugnmeet.RouteCreate {
+		s.countCreate(roomIDOf(body))
+	}
+	if a, ok := s.authenticate(r, body, f); !ok {
+		write(w, a)
+		return
+	}
+	if r.Method != http.MethodPost {
+		write(w, notFound)
+		return
+	}
+	switch path {
+	case plugnmeet.RouteCreate:
+		s.serveCreate(w, r, body, f)
+	case plugnmeet.RouteIsRoomActive:
+		write(w, s.isRoomActive(body))
+	case plugnmeet.RouteGetActiveRoomInfo:
+		write(w, s.getActiveRoomInfo(body))
+	case "/auth/room/getActiveRoomsInfo":
+		write(w, s.getActiveRoomsInfo())
+	case plugnmeet.RouteEndRoom:
+		write(w, s.endRoom(r.Context(), body))
+	default:
+		write(w, notFound)
+	}
+}
+
+// authenticate checks the headers as the server does, in the same order.
+func (s *Server) authenticate(r *http.Request, body []byte, f Faults) (answer, bool) {
+	fail := func(a answer) (answer, bool) {
+		s.mu.Lock()
+		s.stats.AuthFailures++
+		if f.Unauthorized {
+			s.stats.Injected.Unauthorized++
+		}
+		s.mu.Unlock()
+		return a, false
+	}
+	if f.Unauthorized {
+		return fail(badSignature)
+	}
+	key := r.Header.Get("API-KEY")
+	if key == "" {
+		return fail(unauthorized("Missing API-KEY header.", "MISSING_REQUIRED_PARAMETER"))
+	}
+	if key != s.opts.APIKey {
+		return fail(unauthorized("Invalid API key provided.", "INVALID_API_KEY"))
+	}
+	sig := r.Header.Get("HASH-SIGNATURE")
+	if sig == "" {
+		return fail(unauthorized("Missing HASH-SIGNATURE header.", "MISSING_REQUIRED_PARAMETER"))
+	}
+	if !plugnmeet.Verify([]byte(s.opts.APISecret), body, sig) {
+		return fail(badSignature)
+	}
+	return answer{}, true
+}
+
+type faultKind int
+
+const (
+	noFault faultKind = iota
+	faultReset
+	faultTimeout
+	fault5xx
+	faultLockTimeout
+	faultLostAnswer
+)
+
+// pickFault draws the fault for one create call.
+func (s *Server) pickFault(f Faults) faultKind {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.rng.Float64()
+	for _, c := range []struct {
+		rate float64
+		kind faultKind
+		n    *int64
+	}{
+		{f.ResetRate, faultReset, &s.stats.Injected.Resets},
+		{f.TimeoutRate, faultTimeout, &s.stats.Injected.Timeouts},
+		{f.Error5xxRate, fault5xx, &s.stats.Injected.Errors5xx},
+		{f.LockTimeoutRate, faultLockTimeout, &s.stats.Injected.LockTimeouts},
+		{f.LostAnswerRate, faultLostAnswer, &s.stats.Injected.LostAnswers},
+	} {
+		if u < c.rate {
+			*c.n++
+			return c.kind
+		}
+		u -= c.rate
+	}
+	return noFault
+}
+
+// roomIDOf returns the room_id a create body names, if it can be read.
+func roomIDOf(body []byte) string {
+	var probe struct {
+		RoomID    string `json:"room_id"`
+		CamelCase string `json:"roomId"`
+	}
+	_ = json.Unmarshal(body, &probe) // only to count calls per room; decoding proper comes later
+	return probe.RoomID + probe.CamelCase
+}
+
+// countCreate counts a create call, by room when it names one.
+func (s *Server) countCreate(roomID string) {
+	s.mu.Lock()
+	s.stats.CreateCalls++
+	if roomID != "" {
+		s.createCalls[roomID]++
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, body []byte, f Faults) {
+	roomID := roomIDOf(body)
+	switch s.pickFault(f) {
+	case faultReset:
+		dropConnection(w, true)
+		return
+	case faultTimeout:
+		if sleep(r.Context(), s.opts.TimeoutHold) {
+			write(w, textAnswer(http.StatusGatewayTimeout, "Gateway Timeout"))
+		}
+		return
+	case fault5xx:
+		write(w, textAnswer(http.StatusServiceUnavailable, "Service Unavailable"))
+		return
+	case faultLockTimeout:
+		write(w, lockTimeout(roomID))
+		return
+	case faultLostAnswer:
+		s.create(r.Context(), body)
+		dropConnection(w, false)
+		return
+	}
+	write(w, s.create(r.Context(), body))
+}
+
+func lockTimeout(roomID string) answer {
+	return jsonAnswer(http.StatusOK, false,
+		"timeout waiting to acquire lock for room "+roomID+", operation is currently locked",
+		plugnmeet.StatusInternalServerError)
+}
+
+func invalid(msg string) answer {
+	return jsonAnswer(http.StatusOK, false, msg, plugnmeet.StatusInvalidParameters)
+}
+
+func internal(msg string) answer {
+	return jsonAnswer(http.StatusOK, false, msg, plugnmeet.StatusInternalServerError)
+}
+
+// decodeError words a decoding failure as the server does: "proto:" and a
+// non-breaking space, as this protobuf build prints it.
+func decodeError(err error) answer {
+	return invalid("proto:\u00a0" + err.Error())
+}
+
+// create handles a create-room request body.
+func (s *Server) create(ctx context.Context, body []byte) answer {
+	req, err := decodeMessage(body, createRoomReq)
+	if err != nil {
+		return decodeError(err)
+	}
+	if vs := validateCreate(req); len(vs) > 0 {
+		return invalid(violationsMessage(vs))
+	}
+	roomID := req["room_id"].(string)
+	md := req["metadata"].(mval)
+
+	release, ok := s.lockRoom(ctx, roomID)
+	if !ok {
+		return lockTimeout(roomID)
+	}
+	defer release()
+
+	s.mu.Lock()
+	existing := s.rooms[roomID]
+	s.mu.Unlock()
+	if existing != nil {
+		// An active session is returned as it is; the request is ignored.
+		return jsonAnswer(http.StatusOK, true, "success", plugnmeet.StatusSuccess, "room_info", string(existing.roomInfoJSON()))
+	}
+
+	// Failures the real server only meets when it writes the room.
+	switch {
+	case strings.HasPrefix(roomID, "user_"):
+		return internal("RoomId cannot start with the reserved pattern 'user_'")
+	case strings.Contains(roomID, "-FIELD_"):
+		return internal("RoomId cannot contain the reserved pattern '-FIELD_'")
+	case len(roomID) > 64:
+		return internal("Error 1406 (22001): Data too long for column 'roomId' at row 1")
+	case utf8.RuneCountInString(md["room_title"].(string)) > 255:
+		return internal("Error 1406 (22001): Data too long for column 'room_title' at row 1")
+	}
+	if !sleep(ctx, s.opts.CreateWork) {
+		return internal("context canceled")
+	}
+
+	now := s.opts.Now().Unix()
+	applied, err := appliedMetadata(md, now, uuid.NewString())
+	if err != nil {
+		return internal(err.Error())
+	}
+	webhook, _ := md["webhook_url"].(string)
+	rm := &room{id: roomID, sid: uuid.NewString(), title: md["room_title"].(string), webhook: webhook,
+		created: now, metadata: encodeMetadata(applied)}
+	s.mu.Lock()
+	s.rooms[roomID] = rm
+	s.order = append(s.order, roomID)
+	s.stats.RoomsCreated++
+	s.mu.Unlock()
+	return jsonAnswer(http.StatusOK, true, "success", plugnmeet.StatusSuccess, "room_info", string(rm.roomInfoJSON()))
+}
+
+// roomInfoJSON is room_info in the server's protojson shape.
+func (r *room) roomInfoJSON() []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"room_title":`)
+	writeJSON(&b, r.title)
+	b.WriteString(`, "room_id":`)
+	writeJSON(&b, r.id)
+	b.WriteString(`, "sid":`)
+	writeJSON(&b, r.sid)
+	b.WriteString(`, "joined_participants":"0", "is_running":1, "is_recording":0, "is_active_rtmp":0, "webhook_url":`)
+	writeJSON(&b, r.webhook)
+	b.WriteString(`, "is_breakout_room":0, "parent_room_id":"", "creation_time":"`)
+	b.WriteString(formatInt(r.created))
+	b.WriteString(`", "metadata":`)
+	writeJSON(&b, r.metadata)
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+func (r *room) withParticipants() string {
+	return `{"room_info":` + string(r.roomInfoJSON()) + `, "participants_info":[]}`
+}
+
+// decodeRoomID decodes and validates a {"room_id"} request.
+func decodeRoomID(body []byte) (string, *answer) {
+	req, err := decodeMessage(body, roomIDReq)
+	if err != nil {
+		a := decodeError(err)
+		return "", &a
+	}
+	if vs := validateRoomID(req); len(vs) > 0 {
+		a := invalid(violationsMessage(vs))
+		return "", &a
+	}
+	return req["room_id"].(string), nil
+}
+
+func (s *Server) activeRoom(id string) *room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rooms[id]
+}
+
+func (s *Server) isRoomActive(body []byte) answer {
+	id, bad := decodeRoomID(body)
+	if bad != nil {
+		return *bad
+	}
+	if s.activeRoom(id) != nil {
+		return jsonAnswer(http.StatusOK, true, "room is active", plugnmeet.StatusSuccess, "is_active", "true")
+	}
+	return jsonAnswer(http.StatusOK, true, "room not found", plugnmeet.StatusRoomNotFound, "is_active", "false")
+}
+
+func (s *Server) getActiveRoomInfo(body []byte) answer {
+	id, bad := decodeRoomID(body)
+	if bad != nil {
+		return *bad
+	}
+	if r := s.activeRoom(id); r != nil {
+		return jsonAnswer(http.StatusOK, true, "success", plugnmeet.StatusSuccess, "room", r.withParticipants())
+	}
+	return jsonAnswer(http.StatusOK, false, "room not found in active state", plugnmeet.StatusRoomNotFound, "room", "null")
+}
+
+func (s *Server) getActiveRoomsInfo() answer {
+	s.mu.Lock()
+	parts := make([]string, 0, len(s.order))
+	for _, id := range s.order {
+		parts = append(parts, s.rooms[id].withParticipants())
+	}
+	s.mu.Unlock()
+	return jsonAnswer(http.StatusOK, true, "success", plugnmeet.StatusSuccess, "rooms", "["+strings.Join(parts, ", ")+"]")
+}
+
+func (s *Server) endRoom(ctx context.Context, body []byte) answer {
+	id, bad := decodeRoomID(body)
+	if bad != nil {
+		return *bad
+	}
+	release, ok := s.lockRoom(ctx, id)
+	if !ok {
+		return lockTimeout(id)
+	}
+	s.mu.Lock()
+	_, active := s.rooms[id]
+	s.dropRoomLocked(id)
+	s.mu.Unlock()
+	if !active {
+		release()
+		return jsonAnswer(http.StatusOK, false, "room not found or not active", plugnmeet.StatusRoomNotFound)
+	}
+	if s.opts.EndCleanup > 0 {
+		time.AfterFunc(s.opts.EndCleanup, release) // clean-up keeps the room locked a while
+	} else {
+		release()
+	}
+	return jsonAnswer(http.StatusOK, true, "success", plugnmeet.StatusSuccess)
+}
+
+// lockRoom takes roomID's lock, waiting at most LockWait (or until ctx ends).
+func (s *Server) lockRoom(ctx context.Context, roomID string) (release func(), ok bool) {
+	s.mu.Lock()
+	ch := s.locks[roomID]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		s.locks[roomID] = ch
+	}
+	s.mu.Unlock()
+	t := time.NewTimer(s.opts.LockWait)
+	defer t.Stop()
+	select {
+	case ch <- struct{}{}:
+		var once sync.Once
+		return func() { once.Do(func() { <-ch }) }, true
+	case <-t.C:
+		s.mu.Lock()
+		s.stats.LockTimeouts++
+		s.mu.Unlock()
+		return nil, false
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
+func write(w http.ResponseWriter, a answer) {
+	w.Header().Set("Content-Type", a.ctype)
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body) // the client may be gone; nothing to do about it
+}
+
+// dropConnection closes the client's connection without an answer; with
+// reset it makes the close a TCP reset.
+func dropConnection(w http.ResponseWriter, reset bool) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// Not hijackable (HTTP/2): the best left is an empty answer.
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok && reset {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+// sleep waits d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
