@@ -1,0 +1,121 @@
+package events
+
+import (
+	"encoding/json"
+)
+
+// CloudEvent types consumed and produced by roomworker.
+const (
+	// TypeCreateRoom is the type of a request to create a room.
+	TypeCreateRoom = "room.create"
+	// TypeRoomCreated is the type of the result published when a room exists.
+	TypeRoomCreated = "room.created"
+	// TypeRoomFailed is the type of the result published when a request
+	// cannot be served.
+	TypeRoomFailed = "room.failed"
+)
+
+// Extension attribute names used by roomworker.
+const (
+	// ExtRequestID carries, on a result event, the id of the request event
+	// it answers.
+	ExtRequestID = "requestid"
+	// ExtTraceParent is the W3C traceparent (CloudEvents distributed
+	// tracing extension).
+	ExtTraceParent = "traceparent"
+	// ExtTraceState is the W3C tracestate.
+	ExtTraceState = "tracestate"
+)
+
+// Mode is a CloudEvents content mode on NATS.
+type Mode string
+
+// Content modes.
+const (
+	// ModeBinary carries attributes in ce- headers and data as the body.
+	ModeBinary Mode = "binary"
+	// ModeStructured carries the whole event as a JSON event format body.
+	ModeStructured Mode = "structured"
+)
+
+// Reason says why a request ended in room.failed.
+type Reason string
+
+// Failure reasons (DESIGN.md, messaging contract).
+const (
+	// ReasonInvalidEvent: the message was not a valid CloudEvent, had an
+	// unknown type, or was too large.
+	ReasonInvalidEvent Reason = "invalid_event"
+	// ReasonInvalidRequest: the event data failed the create-room schema.
+	ReasonInvalidRequest Reason = "invalid_request"
+	// ReasonRejected: plugNmeet refused the request for good.
+	ReasonRejected Reason = "rejected"
+	// ReasonRetriesExhausted: every allowed attempt failed transiently.
+	ReasonRetriesExhausted Reason = "retries_exhausted"
+)
+
+// Warning records a setting that plugNmeet did not apply as requested.
+type Warning struct {
+	// Path is the JSON Pointer of the setting in the request data.
+	Path string `json:"path"`
+	// Requested is the value the request asked for.
+	Requested any `json:"requested"`
+	// Applied is the value plugNmeet applied.
+	Applied any `json:"applied"`
+}
+
+// FieldError is one problem found in a request, located by Path: a JSON
+// Pointer into the request data for schema errors, "/<attribute>" for a
+// CloudEvents attribute, or "" for the message as a whole.
+type FieldError struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// RoomCreated is the data of a room.created event.
+type RoomCreated struct {
+	RoomID string `json:"room_id"`
+	SID    string `json:"sid"`
+	// RoomInfo is the room_info object as plugNmeet answered it (numbers
+	// normalised by the caller).
+	RoomInfo json.RawMessage `json:"room_info"`
+	// Duplicate is true when the result was served from the idempotency
+	// record without calling plugNmeet.
+	Duplicate bool `json:"duplicate"`
+	// Attempts is the number of create calls made for the request.
+	Attempts int `json:"attempts"`
+	// Warnings is always rendered as a JSON array, never null.
+	Warnings []Warning `json:"warnings"`
+}
+
+// MarshalJSON renders the data with warnings as [] when there are none and
+// room_info as null when unknown.
+func (c RoomCreated) MarshalJSON() ([]byte, error) {
+	type plain RoomCreated
+	if c.Warnings == nil {
+		c.Warnings = []Warning{}
+	}
+	if len(c.RoomInfo) == 0 {
+		c.RoomInfo = json.RawMessage("null")
+	}
+	return json.Marshal(plain(c))
+}
+
+// RoomFailed is the data of a room.failed event.
+type RoomFailed struct {
+	// RoomID is set when the request's room_id could be read.
+	RoomID  string `json:"room_id,omitempty"`
+	Reason  Reason `json:"reason"`
+	Message string `json:"message"`
+	// Errors lists every problem found (schema errors, invalid attributes).
+	Errors   []FieldError `json:"errors,omitempty"`
+	Attempts int          `json:"attempts"`
+	// PlugNmeetStatusCode is the HTTP status of plugNmeet's last answer,
+	// when it answered.
+	PlugNmeetStatusCode int `json:"plugnmeet_status_code,omitempty"`
+	// PlugNmeetCode is the status_code plugNmeet put in its last answer
+	// (for example "INVALID_PARAMETERS"), when it answered. plugNmeet
+	// reports validation and server errors with HTTP 200, so this is what
+	// tells them apart.
+	PlugNmeetCode string `json:"plugnmeet_code,omitempty"`
+}
