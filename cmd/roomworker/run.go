@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/roomworker/roomworker/plugnmeet"
+	"github.com/roomworker/roomworker/worker"
+)
+
+// Set at build time with -ldflags "-X main.version=... -X main.revision=...".
+var (
+	version  = ""
+	revision = ""
+)
+
+type lookupFunc func(string) (string, bool)
+
+// run is the whole program: flags, configuration, connections, the worker and its HTTP server.
+// It returns when ctx is cancelled (SIGTERM) and everything has stopped, or on a start-up error.
+func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("roomworker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dev := fs.Bool("dev", false, "development mode: run an embedded NATS JetStream server and the plugNmeet stand-in in this process")
+	demo := fs.String("demo", "", "with -dev: publish every request file in `DIR`, print the results, and exit")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: roomworker [-dev [-demo DIR]]\n\n"+
+			"Consumes room.create CloudEvents from NATS JetStream and creates the rooms in plugNmeet.\n"+
+			"Configuration comes from the environment (NATS_URL, PLUGNMEET_URL, PLUGNMEET_API_KEY,\n"+
+			"PLUGNMEET_API_SECRET, ...; see README.md).\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *showVersion {
+		v, r, g := buildInfo()
+		fmt.Fprintf(stdout, "roomworker %s (revision %s, %s)\n", v, r, g)
+		return nil
+	}
+	if *demo != "" && !*dev {
+		return errors.New("-demo needs -dev")
+	}
+
+	var devEnv *devEnvironment
+	if *dev {
+		var err error
+		devEnv, err = startDev(lookup, *demo != "", stdout)
+		if err != nil {
+			return err
+		}
+		defer devEnv.Close()
+		lookup = devEnv.lookup
+	}
+
+	cfg, err := worker.LoadConfig(ctx, lookup)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	v, r, g := buildInfo()
+	buildInfoGauge := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "roomworker_build_info",
+		Help: "Build information; the value is always 1.",
+	}, []string{"version", "revision", "goversion"})
+	buildInfoGauge.WithLabelValues(v, r, g).Set(1)
+	reg.MustRegister(buildInfoGauge)
+	metrics := worker.NewMetrics(reg)
+
+	api, err := plugnmeet.New(plugnmeet.Config{
+		URL:       cfg.PlugNmeet.URL,
+		APIKey:    cfg.PlugNmeet.APIKey,
+		APISecret: string(cfg.PlugNmeet.APISecret),
+	})
+	if err != nil {
+		return fmt.Errorf("plugNmeet client: %w", err)
+	}
+	nc, err := worker.Connect(cfg.NATS, "roomworker", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+
+	w, err := worker.New(cfg, worker.Deps{NC: nc, API: api, Logger: log, Metrics: metrics})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+	}
+	srv := &http.Server{Handler: opsHandler(reg, w), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	log.Info("roomworker starting", "version", v, "nats", worker.RedactURL(cfg.NATS.URL), "plugnmeet", cfg.PlugNmeet.URL,
+		"metrics", ln.Addr().String(), "concurrency", cfg.Concurrency, "max_attempts", cfg.MaxAttempts)
+
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- w.Run(workCtx) }()
+
+	if devEnv != nil {
+		devEnv.announce(stdout, ln.Addr().String())
+	}
+	var demoErr error
+	if *demo != "" {
+		demoErr = runDemo(ctx, nc, cfg, w, *demo, stdout)
+		stopWork()
+	}
+
+	err = <-workerDone
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	if derr := nc.Drain(); derr != nil && !errors.Is(derr, context.Canceled) {
+		log.Warn("NATS drain", "err", derr)
+	}
+	if err != nil {
+		return err
+	}
+	return demoErr
+}
+
+// opsHandler serves /metrics, /healthz and /readyz.
+func opsHandler(reg *prometheus.Registry, w *worker.Worker) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(rw, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := w.Ready(); err != nil {
+			rw.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(rw, "not ready:", err)
+			return
+		}
+		fmt.Fprintln(rw, "ready")
+	})
+	return mux
+}
+
+func newLogger(cfg worker.Config, out io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(out, opts))
+	}
+	return slog.New(slog.NewJSONHandler(out, opts))
+}
+
+func buildInfo() (ver, rev, goVersion string) {
+	ver, rev, goVersion = version, revision, "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+		if ver == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			ver = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && rev == "" {
+				rev = s.Value
+			}
+		}
+	}
+	if ver == "" {
+		ver = "dev"
+	}
+	if rev == "" {
+		rev = "unknown"
+	}
+	return ver, rev, goVersion
+}

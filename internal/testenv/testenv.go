@@ -1,0 +1,314 @@
+// Package testenv is the test harness shared by the worker's and the binaries' tests: a real
+// NATS JetStream server in process, the plugNmeet stand-in over HTTP, workers, and helpers to
+// publish requests and read results back from the events stream.
+package testenv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/uuid"
+	"github.com/nats-io/nats-server/v2/server"
+	natstest "github.com/nats-io/nats-server/v2/test"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/roomworker/roomworker/events"
+	"github.com/roomworker/roomworker/plugnmeet"
+	"github.com/roomworker/roomworker/plugnmeet/plugnmeettest"
+	"github.com/roomworker/roomworker/worker"
+)
+
+const (
+	APIKey    = "plugnmeet"
+	APISecret = "worker-test-secret"
+)
+
+// env is one test's world: a real NATS JetStream server, the plugNmeet stand-in over HTTP, and
+// any number of workers.
+type Env struct {
+	t       *testing.T
+	NS      *server.Server
+	NC      *nats.Conn
+	JS      jetstream.JetStream
+	Standin *plugnmeettest.Server
+	Cfg     worker.Config
+	Logs    *syncBuffer
+}
+
+func New(t *testing.T, tweak ...func(*worker.Config)) *Env {
+	t.Helper()
+	opts := natstest.DefaultTestOptions
+	opts.Port = -1
+	opts.JetStream = true
+	opts.StoreDir = t.TempDir()
+	ns := natstest.RunServer(&opts)
+	t.Cleanup(ns.Shutdown)
+
+	standin := plugnmeettest.NewServer(plugnmeettest.Options{APIKey: APIKey, APISecret: APISecret, Seed: 1})
+	t.Cleanup(standin.Close)
+
+	cfg, err := worker.LoadConfig(context.Background(), MapLookup(map[string]string{
+		"NATS_URL":             ns.ClientURL(),
+		"PLUGNMEET_URL":        standin.URL,
+		"PLUGNMEET_API_KEY":    APIKey,
+		"PLUGNMEET_API_SECRET": APISecret,
+		"CONCURRENCY":          "16",
+		"RETRY_BASE_DELAY":     "20ms",
+		"RETRY_MAX_DELAY":      "200ms",
+		"REQUEST_TIMEOUT":      "2s",
+		"SHUTDOWN_TIMEOUT":     "5s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Env{t: t, NS: ns, NC: nc, JS: js, Standin: standin, Cfg: cfg, Logs: &syncBuffer{}}
+}
+
+func MapLookup(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// runningWorker is a worker started by a test, with its own NATS connection and registry.
+type Worker struct {
+	W    *worker.Worker
+	Reg  *prometheus.Registry
+	Stop context.CancelFunc
+	Done chan struct{} // closed when Run returned
+	Err  error         // what Run returned
+}
+
+// startWorker runs a worker until the test ends (or stop is called) and waits until it is ready.
+func (e *Env) StartWorker(api worker.RoomAPI) *Worker {
+	e.t.Helper()
+	if api == nil {
+		c, err := plugnmeet.New(plugnmeet.Config{URL: e.Standin.URL, APIKey: APIKey, APISecret: APISecret})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		api = c
+	}
+	nc, err := nats.Connect(e.NS.ClientURL())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.NewTextHandler(e.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	w, err := worker.New(e.Cfg, worker.Deps{NC: nc, API: api, Logger: log, Metrics: worker.NewMetrics(reg)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rw := &Worker{W: w, Reg: reg, Stop: cancel, Done: make(chan struct{})}
+	go func() { rw.Err = w.Run(ctx); close(rw.Done) }()
+	e.t.Cleanup(func() {
+		cancel()
+		select {
+		case <-rw.Done:
+		case <-time.After(15 * time.Second):
+			e.t.Error("worker did not stop within 15s")
+		}
+		nc.Close()
+	})
+	e.Eventually(10*time.Second, "worker ready", func() bool { return w.Ready() == nil })
+	return rw
+}
+
+// request builds a create-room request body for roomID.
+func Request(roomID string, extra ...string) []byte {
+	features := `"allow_webcams":true,"mute_on_start":false,"allow_screen_share":true,"allow_rtmp":true,` +
+		`"admin_only_webcams":false,"allow_view_other_webcams":true,"allow_view_other_users_list":true,` +
+		`"recording_features":{"is_allow":true,"is_allow_cloud":true,"is_allow_local":true},` +
+		`"chat_features":{"is_allow":true,"is_allow_file_upload":true},"shared_note_pad_features":{"is_allow":true},` +
+		`"whiteboard_features":{"is_allow":true},"external_media_player_features":{"is_allow":true},` +
+		`"waiting_room_features":{"is_active":false},"breakout_room_features":{"is_allow":true,"allowed_number_rooms":2},` +
+		`"display_external_link_features":{"is_allow":true}`
+	for _, x := range extra {
+		features = strings.Replace(features, strings.Split(x, "=")[0], strings.Split(x, "=")[1], 1)
+	}
+	return []byte(`{"room_id":"` + roomID + `","metadata":{"room_title":"Room ` + roomID + `","room_features":{` + features + `}}}`)
+}
+
+// newEvent wraps data in a room.create CloudEvent.
+func NewEvent(id string, data []byte) *event.Event {
+	ev := event.New()
+	if id == "" {
+		id = uuid.NewString()
+	}
+	ev.SetID(id)
+	ev.SetSource("worker-test")
+	ev.SetType(events.TypeCreateRoom)
+	if err := ev.SetData(event.ApplicationJSON, data); err != nil {
+		panic(err)
+	}
+	return &ev
+}
+
+// publish sends a request event in binary mode (without Nats-Msg-Id, so copies stay copies).
+func (e *Env) Publish(ev *event.Event) {
+	e.t.Helper()
+	h, body, err := events.EncodeBinary(ev)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.PublishRaw(h, body)
+}
+
+func (e *Env) PublishStructured(ev *event.Event) {
+	e.t.Helper()
+	h, body, err := events.EncodeStructured(ev)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.PublishRaw(h, body)
+}
+
+func (e *Env) PublishRaw(h nats.Header, body []byte) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := e.JS.PublishMsg(ctx, &nats.Msg{Subject: e.Cfg.RequestSubject, Header: h, Data: body}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// result is a result event read back from ROOM_EVENTS.
+type Result struct {
+	Ev      *event.Event
+	Subject string // the NATS subject it was stored under
+	MsgID   string // its Nats-Msg-Id
+	Created events.RoomCreated
+	Failed  events.RoomFailed
+}
+
+func (r Result) RequestID() string { s, _ := r.Ev.Extensions()[events.ExtRequestID].(string); return s }
+
+// results reads every result event stored in ROOM_EVENTS.
+func (e *Env) Results() []Result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := e.JS.Stream(ctx, e.Cfg.EventsStream)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []Result
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			continue
+		}
+		ev, _, err := events.Decode(m.Header, m.Data)
+		if err != nil {
+			e.t.Fatalf("result %d does not decode: %v", seq, err)
+		}
+		r := Result{Ev: ev, Subject: m.Subject, MsgID: m.Header.Get(jetstream.MsgIDHeader)}
+		switch ev.Type() {
+		case events.TypeRoomCreated:
+			if err := json.Unmarshal(ev.Data(), &r.Created); err != nil {
+				e.t.Fatal(err)
+			}
+		case events.TypeRoomFailed:
+			if err := json.Unmarshal(ev.Data(), &r.Failed); err != nil {
+				e.t.Fatal(err)
+			}
+		default:
+			e.t.Fatalf("unexpected result type %q", ev.Type())
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// waitResults waits until ROOM_EVENTS holds n results and returns them.
+func (e *Env) WaitResults(n int, within time.Duration) []Result {
+	e.t.Helper()
+	var got []Result
+	e.Eventually(within, fmt.Sprintf("%d results", n), func() bool {
+		got = e.Results()
+		return len(got) >= n
+	})
+	return got
+}
+
+func (e *Env) Eventually(within time.Duration, what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out after %s waiting for %s\nworker logs (tail):\n%s", within, what, e.Logs.tail(40))
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// consumerInfo returns the durable consumer's state.
+func (e *Env) ConsumerInfo() *jetstream.ConsumerInfo {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := e.JS.Consumer(ctx, e.Cfg.RequestStream, e.Cfg.Consumer)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return info
+}
+
+// syncBuffer collects log output from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if os.Getenv("WORKER_TEST_LOGS") != "" {
+		_, _ = io.MultiWriter(os.Stderr).Write(p)
+	}
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) tail(n int) string {
+	lines := strings.Split(strings.TrimRight(s.String(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,106 @@
+package worker
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the worker's Prometheus instruments. Labels take small fixed value sets only.
+type Metrics struct {
+	received         *prometheus.CounterVec   // mode
+	results          *prometheus.CounterVec   // outcome, reason
+	apiRequests      *prometheus.CounterVec   // route, class
+	apiDuration      *prometheus.HistogramVec // route
+	attempts         prometheus.Histogram
+	processing       prometheus.Histogram
+	requestAge       prometheus.Histogram
+	inflight         prometheus.Gauge
+	idempotencyHits  prometheus.Counter
+	warnings         prometheus.Counter
+	systemicPause    prometheus.Gauge
+	systemicErrors   prometheus.Counter
+	endings          *prometheus.CounterVec // action: ack, nak, term
+	consumerPending  prometheus.Gauge
+	consumerAckPend  prometheus.Gauge
+	consumerRedelivd prometheus.Gauge
+}
+
+// NewMetrics creates the instruments and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roomworker_requests_received_total",
+			Help: "Request messages received, by CloudEvents content mode (binary, structured, invalid).",
+		}, []string{"mode"}),
+		results: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roomworker_results_total",
+			Help: "Result events published, by outcome (created, failed) and reason.",
+		}, []string{"outcome", "reason"}),
+		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roomworker_plugnmeet_requests_total",
+			Help: "Calls to the plugNmeet API, by route and outcome class (ok, transient, permanent, systemic).",
+		}, []string{"route", "class"}),
+		apiDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "roomworker_plugnmeet_request_duration_seconds",
+			Help:    "Duration of calls to the plugNmeet API.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route"}),
+		attempts: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "roomworker_attempts",
+			Help:    "Create attempts a request needed before its result.",
+			Buckets: []float64{0, 1, 2, 3, 5, 8, 13, 21},
+		}),
+		processing: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "roomworker_processing_duration_seconds",
+			Help:    "Time from receiving a delivery to acking, naking or terminating it.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
+		requestAge: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "roomworker_request_age_seconds",
+			Help:    "Age of a request (stream timestamp) when its delivery starts being processed.",
+			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 10, 30, 60, 300, 900, 3600},
+		}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roomworker_inflight",
+			Help: "Deliveries being processed right now by this worker.",
+		}),
+		idempotencyHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roomworker_idempotency_hits_total",
+			Help: "Requests answered from the idempotency record without calling plugNmeet.",
+		}),
+		warnings: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roomworker_applied_settings_warnings_total",
+			Help: "Requested settings that plugNmeet did not apply as asked (one per warning in room.created).",
+		}),
+		systemicPause: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roomworker_systemic_pause",
+			Help: "1 while consumption is paused because plugNmeet rejects the credentials (401/403).",
+		}),
+		systemicErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roomworker_systemic_errors_total",
+			Help: "Deliveries put back because plugNmeet rejected the credentials (never counted as attempts).",
+		}),
+		endings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roomworker_deliveries_total",
+			Help: "Deliveries by how they ended: ack, nak (redelivered later) or term.",
+		}, []string{"action"}),
+		consumerPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roomworker_consumer_pending",
+			Help: "Requests in the stream not yet delivered to the consumer (from consumer info).",
+		}),
+		consumerAckPend: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roomworker_consumer_ack_pending",
+			Help: "Requests delivered and not yet acked, across all replicas (from consumer info).",
+		}),
+		consumerRedelivd: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roomworker_consumer_redelivered",
+			Help: "Requests currently redelivered at least once and not yet acked (from consumer info).",
+		}),
+	}
+	reg.MustRegister(m.received, m.results, m.apiRequests, m.apiDuration, m.attempts, m.processing,
+		m.requestAge, m.inflight, m.idempotencyHits, m.warnings, m.systemicPause, m.systemicErrors,
+		m.endings, m.consumerPending, m.consumerAckPend, m.consumerRedelivd)
+	for _, a := range []string{"ack", "nak", "term"} {
+		m.endings.WithLabelValues(a)
+	}
+	return m
+}
