@@ -51,12 +51,12 @@ type request struct {
 
 // delivery is one message being processed, with what the worker learned about it so far.
 type delivery struct {
-	msg       jetstream.Msg
-	meta      *jetstream.MsgMetadata
-	start     time.Time
-	log       *slog.Logger
-	req       *request
-	ops       context.Context // for NATS operations: not cancelled by shutdown, bounded by JetStream's timeout
+	msg   jetstream.Msg
+	meta  *jetstream.MsgMetadata
+	start time.Time
+	log   *slog.Logger
+	req   *request
+	ops   context.Context // for NATS operations: not cancelled by shutdown, bounded by JetStream's timeout
 }
 
 // handle processes one delivery and ends it with exactly one of Ack, NakWithDelay or Term.
