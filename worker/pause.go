@@ -47,8 +47,10 @@ func (w *Worker) probe() {
 		case <-time.After(interval):
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.RequestTimeout)
+		start := time.Now()
 		_, err := w.api.IsRoomActive(ctx, probeRoomID)
 		cancel()
+		w.metrics.observeAPI(plugnmeet.RouteIsRoomActive, start, err)
 		if !errors.Is(err, plugnmeet.ErrSystemic) {
 			w.resume()
 			return
@@ -93,8 +95,9 @@ func (w *Worker) waitResumed(ctx context.Context) error {
 }
 
 // pauseNakDelay is how long a delivery that met a credentials rejection waits before JetStream
-// offers it again; by then the probe has usually decided.
-func (w *Worker) pauseNakDelay() time.Duration { return jitter(maxProbeInterval) }
+// offers it again. A paused worker fetches nothing, so a short delay costs no deliveries here and
+// lets the requests flow again soon after the probe sees the key accepted.
+func (w *Worker) pauseNakDelay() time.Duration { return jitter(5 * time.Second) }
 
 // nopRegisterer accepts and forgets metrics (when the caller does not want them).
 type nopRegisterer struct{}
