@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -66,7 +65,7 @@ func New(t *testing.T, tweak ...func(*worker.Config)) *Env {
 		"CONCURRENCY":          "16",
 		"RETRY_BASE_DELAY":     "20ms",
 		"RETRY_MAX_DELAY":      "200ms",
-		"REQUEST_TIMEOUT":      "2s",
+		"REQUEST_TIMEOUT":      "5s",
 		"SHUTDOWN_TIMEOUT":     "5s",
 	}))
 	if err != nil {
@@ -84,7 +83,13 @@ func New(t *testing.T, tweak ...func(*worker.Config)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{t: t, NS: ns, NC: nc, JS: js, Standin: standin, Cfg: cfg, Logs: &syncBuffer{}}
+	e := &Env{t: t, NS: ns, NC: nc, JS: js, Standin: standin, Cfg: cfg, Logs: &syncBuffer{}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("worker logs (last 80 lines):\n%s", e.Logs.tail(80))
+		}
+	})
+	return e
 }
 
 func MapLookup(m map[string]string) func(string) (string, bool) {
@@ -294,7 +299,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if os.Getenv("WORKER_TEST_LOGS") != "" {
-		_, _ = io.MultiWriter(os.Stderr).Write(p)
+		_, _ = os.Stderr.Write(p)
 	}
 	return s.b.Write(p)
 }
