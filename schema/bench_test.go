@@ -21,3 +21,48 @@ func BenchmarkValidateSeed(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkParseSeed(b *testing.B) {
+	data, err := os.ReadFile("testdata/valid/seed-example.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := Parse(data); err != nil {
+		b.Fatalf("seed example: %v", err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		doc, err := Parse(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if doc["room_id"] != "room01" {
+			b.Fatalf("room_id = %v", doc["room_id"])
+		}
+	}
+}
+
+// BenchmarkDecodeSeed and BenchmarkDecodeSeedStd measure decoding alone,
+// with the fast decoder and with the encoding/json path it replaces.
+func BenchmarkDecodeSeed(b *testing.B) {
+	benchDecode(b, decode)
+}
+
+func BenchmarkDecodeSeedStd(b *testing.B) {
+	benchDecode(b, decodeStd)
+}
+
+func benchDecode(b *testing.B, dec func([]byte) (any, *FieldError)) {
+	data, err := os.ReadFile("testdata/valid/seed-example.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, ferr := dec(data); ferr != nil {
+			b.Fatal(ferr)
+		}
+	}
+}

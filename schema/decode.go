@@ -13,7 +13,19 @@ import (
 // large and fractional values reach the schema exactly. It refuses invalid
 // UTF-8 (which encoding/json would silently replace) and trailing data,
 // returning a root FieldError that says where the input went wrong.
+//
+// Well-formed input takes the fast decoder; anything it refuses goes through
+// decodeStd, which decides and words the error.
 func decode(data []byte) (any, *FieldError) {
+	if doc, ok := fastDecode(data); ok {
+		return doc, nil
+	}
+	return decodeStd(data)
+}
+
+// decodeStd is decode done with encoding/json, which reads the input twice
+// but says precisely what is wrong with it.
+func decodeStd(data []byte) (any, *FieldError) {
 	if !utf8.Valid(data) {
 		off := invalidUTF8Offset(data)
 		return nil, rootError(fmt.Sprintf("is not valid UTF-8 (%s)", position(data, off)))

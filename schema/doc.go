@@ -8,6 +8,12 @@
 // titles over 255 characters, non-http(s) URLs, server-internal metadata
 // fields and unknown (for example misspelt) properties.
 //
+// [Parse] validates like [Validate] and also hands back the decoded request
+// (objects as map[string]any, numbers as encoding/json's Number), so a caller
+// never decodes the same bytes twice. Decoding is a single pass that builds
+// the same tree encoding/json would; only input it refuses goes through
+// encoding/json, which words the error.
+//
 // # Errors
 //
 // [Validate] reports every problem it finds, not just the first, as a

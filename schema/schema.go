@@ -40,6 +40,7 @@ func New() (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema: decoding embedded schema: %w", err)
 	}
+	doc = inlineRefs(doc)
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
@@ -97,11 +98,29 @@ func (v *Validator) collectAnnotations(node any, ptr string) {
 // when the request is valid and a [*Error] listing every problem otherwise,
 // also when data is not valid UTF-8, not JSON or not a JSON object.
 func (v *Validator) Validate(data []byte) error {
+	_, err := v.Parse(data)
+	return err
+}
+
+// Parse decodes and validates one create-room request given as raw JSON. On
+// success it returns the decoded request: JSON objects as map[string]any,
+// arrays as []any, numbers as [encoding/json.Number] (their exact text),
+// strings, bools and nil, as encoding/json decodes them with UseNumber. The
+// caller owns the tree. It fails exactly as [Validator.Validate] does.
+func (v *Validator) Parse(data []byte) (map[string]any, error) {
 	doc, ferr := decode(data)
 	if ferr != nil {
-		return &Error{Errors: []FieldError{*ferr}}
+		return nil, &Error{Errors: []FieldError{*ferr}}
 	}
-	return v.validateDoc(doc)
+	if err := v.validateDoc(doc); err != nil {
+		return nil, err
+	}
+	// The schema only accepts an object at the top.
+	m, ok := doc.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("schema: validated request is %T, not an object", doc)
+	}
+	return m, nil
 }
 
 // validateDoc validates an already decoded document (numbers as json.Number).
@@ -132,4 +151,17 @@ func Validate(data []byte) error {
 		return err
 	}
 	return v.Validate(data)
+}
+
+// Parse decodes and validates one create-room request given as raw JSON with
+// the embedded schema, like [Validate]. On success it returns the decoded
+// request (see [Validator.Parse]) so callers can read room_id and metadata,
+// or hash its canonical form, without decoding the bytes again. It is safe
+// for concurrent use.
+func Parse(data []byte) (map[string]any, error) {
+	v, err := defaultValidator()
+	if err != nil {
+		return nil, err
+	}
+	return v.Parse(data)
 }
