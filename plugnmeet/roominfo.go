@@ -3,6 +3,7 @@ package plugnmeet
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 )
@@ -96,13 +97,13 @@ func parseMetadata(raw json.RawMessage) (json.RawMessage, error) {
 		}
 		raw = json.RawMessage(s)
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
+	// Compact checks the syntax as it goes; the first byte then tells an object.
+	buf := bytes.NewBuffer(make([]byte, 0, len(raw)))
+	if err := json.Compact(buf, raw); err != nil {
 		return nil, fmt.Errorf("metadata is not a JSON object: %w", err)
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return nil, fmt.Errorf("metadata: %w", err)
+	if b := buf.Bytes(); len(b) == 0 || b[0] != '{' {
+		return nil, errors.New("metadata is not a JSON object")
 	}
 	return json.RawMessage(buf.Bytes()), nil
 }
