@@ -1,6 +1,8 @@
 // Command roomctl is roomworker's operator and publisher CLI: it checks
-// create-room request files offline (validate) and, in time, publishes
-// requests and watches their results.
+// create-room request files offline (validate, schema), publishes them as
+// room.create CloudEvents (publish), follows the results (watch), shows a
+// room's idempotency record (status) and republishes the requests behind
+// failures after an outage (replay).
 package main
 
 import (

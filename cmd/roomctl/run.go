@@ -40,6 +40,10 @@ func commands() []command {
 	return []command{
 		validateCommand(),
 		schemaCommand(),
+		publishCommand(),
+		watchCommand(),
+		statusCommand(),
+		replayCommand(),
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -67,6 +68,11 @@ func TestRunDispatch(t *testing.T) {
 		{"validate zero limit", []string{"validate", "-max-bytes", "0", "x.json"}, 2, "", "-max-bytes must be positive"},
 		{"schema --help", []string{"schema", "--help"}, 0, "Usage: roomctl schema", ""},
 		{"schema extra argument", []string{"schema", "x"}, 2, "", `roomctl schema: unexpected argument "x"`},
+		{"publish --help", []string{"publish", "--help"}, 0, "Usage: roomctl publish [flags] FILE|-", ""},
+		{"watch --help", []string{"watch", "-h"}, 0, "Usage: roomctl watch", ""},
+		{"status --help", []string{"help", "status"}, 0, "Usage: roomctl status", ""},
+		{"replay --help", []string{"replay", "--help"}, 0, "REQUEST_RETENTION=limits", ""},
+		{"help lists replay", []string{"--help"}, 0, "replay     republish the requests behind room.failed results", ""},
 		{"stdin twice", []string{"validate", "-", "-"}, 2, "", `"-" (standard input) given more than once`},
 	}
 	for _, tt := range tests {
@@ -89,10 +95,20 @@ func TestRunDispatch(t *testing.T) {
 func TestValidate(t *testing.T) {
 	seed := readExample(t, "create-room.json")
 	three := readExample(t, "invalid-three-errors.json")
+	// huge.json is a 10 MB request: a room title of 10 MB.
+	title := strings.Repeat("x", 10<<20)
+	huge := []byte(strings.Replace(string(seed), `"room_title": "`, `"room_title": "`+title, 1))
+	if len(huge) < 10<<20 || bytes.Equal(huge, seed) {
+		t.Fatal("could not build huge.json")
+	}
 	workdir(t, map[string][]byte{
 		"seed.json":      seed,
 		"three.json":     three,
 		"empty.json":     nil,
+		"huge.json":      huge,
+		"spaces.json":    []byte(" \n\t "),
+		"null.json":      []byte("null"),
+		"bom.json":       append([]byte("\xef\xbb\xbf"), seed...),
 		"array.json":     []byte(`[{"room_id":"a"}]`),
 		"utf8.json":      []byte("{\"room_id\": \"caf\xe9\"}"),
 		"notjson.yaml":   []byte("room_id: r1\n"),
@@ -121,6 +137,12 @@ func TestValidate(t *testing.T) {
 		{"missing file", []string{"missing.json"}, "", 2, "", "roomctl validate: open missing.json: no such file or directory\n"},
 		{"directory", []string{"dir.json"}, "", 2, "", "roomctl validate: read dir.json: is a directory\n"},
 		{"empty file", []string{"empty.json"}, "", 1, "empty.json: (root): is not valid JSON: the input is empty\n", ""},
+		{"huge file (10 MB), default limit", []string{"huge.json"}, "", 1, "huge.json: (root): is larger than 1048576 bytes (the -max-bytes limit)\n", ""},
+		{"huge file (10 MB) on stdin", []string{"-"}, string(huge), 1, "-: (root): is larger than 1048576 bytes (the -max-bytes limit)\n", ""},
+		{"huge file (10 MB), raised limit", []string{"-max-bytes", "20000000", "huge.json"}, "", 1, "huge.json: /metadata/room_title: must be at most 255 characters long (it has 10485769)\n", ""},
+		{"only whitespace", []string{"spaces.json"}, "", 1, "spaces.json: (root): is not valid JSON: the input holds only whitespace\n", ""},
+		{"JSON null", []string{"null.json"}, "", 1, "null.json: (root): the request must be an object, not null\n", ""},
+		{"byte order mark", []string{"bom.json"}, "", 1, "bom.json: (root): is not valid JSON: it starts with a UTF-8 byte order mark (BOM); save it as UTF-8 without BOM\n", ""},
 		{"JSON array", []string{"array.json"}, "", 1, "array.json: (root): the request must be an object, not an array\n", ""},
 		{"invalid UTF-8", []string{"utf8.json"}, "", 1, "utf8.json: (root): is not valid UTF-8 (line 1, column 17, byte offset 16)\n", ""},
 		{"not JSON", []string{"notjson.yaml"}, "", 1,

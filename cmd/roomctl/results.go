@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/roomworker/roomworker/events"
+)
+
+// resultEvent is a result event read from the events stream.
+type resultEvent struct {
+	ev        *event.Event
+	requestID string
+	created   events.RoomCreated // when ev is room.created
+	failed    events.RoomFailed  // when ev is room.failed
+	stored    time.Time          // when JetStream stored it
+}
+
+// decodeResult reads a result message.
+func decodeResult(m jetstream.Msg) (*resultEvent, error) {
+	ev, _, err := events.Decode(m.Headers(), m.Data())
+	if err != nil {
+		return nil, err
+	}
+	r := &resultEvent{ev: ev}
+	r.requestID, _ = ev.Extensions()[events.ExtRequestID].(string)
+	if meta, err := m.Metadata(); err == nil {
+		r.stored = meta.Timestamp
+	}
+	switch ev.Type() {
+	case events.TypeRoomCreated:
+		err = json.Unmarshal(ev.Data(), &r.created)
+	case events.TypeRoomFailed:
+		err = json.Unmarshal(ev.Data(), &r.failed)
+	default:
+		return nil, fmt.Errorf("event %s has type %q, not a result", ev.ID(), ev.Type())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("event %s: %s data: %w", ev.ID(), ev.Type(), err)
+	}
+	return r, nil
+}
+
+// answers reports whether r is the result of request ev: its requestid is
+// ev's id and its id is the one the worker derives from ev's source and id.
+func (r *resultEvent) answers(ev *event.Event) bool {
+	return r.requestID == ev.ID() && r.ev.ID() == events.ResultID(events.OriginOf(ev), r.ev.Type())
+}
+
+// roomID is the room the result is about ("" when unknown).
+func (r *resultEvent) roomID() string {
+	if r.ev.Type() == events.TypeRoomCreated {
+		return r.created.RoomID
+	}
+	return r.failed.RoomID
+}
+
+// format renders r as one line: the JSON event format ("json") or words
+// ("text").
+func (r *resultEvent) format(format string) (string, error) {
+	if format == "json" {
+		b, err := json.Marshal(r.ev)
+		if err != nil {
+			return "", fmt.Errorf("render event %s: %w", r.ev.ID(), err)
+		}
+		return string(b), nil
+	}
+	var sb strings.Builder
+	at := r.ev.Time()
+	if at.IsZero() {
+		at = r.stored
+	}
+	fmt.Fprintf(&sb, "%s %s", at.UTC().Format(time.RFC3339), r.ev.Type())
+	room := r.roomID()
+	if room == "" {
+		room = "-"
+	}
+	fmt.Fprintf(&sb, " room=%s request=%s", printable(room), printable(r.requestID))
+	if r.ev.Type() == events.TypeRoomCreated {
+		c := r.created
+		fmt.Fprintf(&sb, " sid=%s attempts=%d duplicate=%v warnings=%d", printable(c.SID), c.Attempts, c.Duplicate, len(c.Warnings))
+		return sb.String(), nil
+	}
+	f := r.failed
+	fmt.Fprintf(&sb, " reason=%s attempts=%d", f.Reason, f.Attempts)
+	if len(f.Errors) > 0 {
+		fmt.Fprintf(&sb, " errors=%d", len(f.Errors))
+	}
+	fmt.Fprintf(&sb, ": %s", printable(f.Message))
+	return sb.String(), nil
+}
+
+// checkFormat validates a --format value.
+func checkFormat(f string) error {
+	if f != "json" && f != "text" {
+		return fmt.Errorf("-format must be json or text, got %q", f)
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package schema
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// Result event types whose data ValidateResult checks (the same strings as
+// the events package's TypeRoomCreated and TypeRoomFailed).
+const (
+	resultCreated = "room.created"
+	resultFailed  = "room.failed"
+)
+
+var (
+	//go:embed room-created.schema.json
+	roomCreatedSchema []byte
+	//go:embed room-failed.schema.json
+	roomFailedSchema []byte
+)
+
+// ErrInvalidResult is matched (errors.Is) by every error ValidateResult
+// returns for data that does not follow its schema.
+var ErrInvalidResult = errors.New("invalid result data")
+
+// RoomCreatedJSON returns the bytes of room-created.schema.json, the JSON
+// Schema (draft 2020-12) of a room.created event's data. The caller owns the
+// returned slice.
+func RoomCreatedJSON() []byte { return bytes.Clone(roomCreatedSchema) }
+
+// RoomFailedJSON returns the bytes of room-failed.schema.json, the JSON
+// Schema (draft 2020-12) of a room.failed event's data. The caller owns the
+// returned slice.
+func RoomFailedJSON() []byte { return bytes.Clone(roomFailedSchema) }
+
+// resultSchemas are the compiled result schemas, by event type.
+var resultSchemas = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
+	out := make(map[string]*jsonschema.Schema, 2)
+	for typ, src := range map[string][]byte{resultCreated: roomCreatedSchema, resultFailed: roomFailedSchema} {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(src))
+		if err != nil {
+			return nil, fmt.Errorf("schema: decoding %s schema: %w", typ, err)
+		}
+		id, _ := doc.(map[string]any)["$id"].(string)
+		c := jsonschema.NewCompiler()
+		c.DefaultDraft(jsonschema.Draft2020)
+		c.AssertFormat()
+		if err := c.AddResource(id, doc); err != nil {
+			return nil, fmt.Errorf("schema: adding %s schema: %w", typ, err)
+		}
+		sch, err := c.Compile(id)
+		if err != nil {
+			return nil, fmt.Errorf("schema: compiling %s schema: %w", typ, err)
+		}
+		out[typ] = sch
+	}
+	return out, nil
+})
+
+// ValidateResult checks the data of a result event of type eventType
+// ("room.created" or "room.failed") against its JSON Schema. An error for
+// invalid data matches ErrInvalidResult and lists every problem as
+// "/json/pointer: message"; an unknown type is an error too.
+func ValidateResult(eventType string, data []byte) error {
+	schemas, err := resultSchemas()
+	if err != nil {
+		return err
+	}
+	sch, ok := schemas[eventType]
+	if !ok {
+		return fmt.Errorf("schema: no result schema for event type %q (want %q or %q)", eventType, resultCreated, resultFailed)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("%w: %s data is not JSON: %v", ErrInvalidResult, eventType, err)
+	}
+	err = sch.Validate(doc)
+	var verr *jsonschema.ValidationError
+	if errors.As(err, &verr) {
+		return fmt.Errorf("%w: %s data: %s", ErrInvalidResult, eventType, strings.Join(resultProblems(verr), "; "))
+	}
+	return err
+}
+
+// resultProblems flattens a validation error into sorted
+// "/pointer: message" lines, one per leaf.
+func resultProblems(e *jsonschema.ValidationError) []string {
+	p := message.NewPrinter(language.English)
+	var out []string
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			ptr := pointer(e.InstanceLocation)
+			if ptr == "" {
+				ptr = "(root)"
+			}
+			out = append(out, fmt.Sprintf("%s: %s", ptr, e.ErrorKind.LocalizedString(p)))
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(e)
+	sort.Strings(out)
+	return out
+}
