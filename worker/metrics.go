@@ -1,7 +1,13 @@
 package worker
 
 import (
+	"sync/atomic"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/roomworker/roomworker/events"
+	"github.com/roomworker/roomworker/plugnmeet"
 )
 
 // Metrics are the worker's Prometheus instruments. Labels take small fixed value sets only.
@@ -22,7 +28,22 @@ type Metrics struct {
 	consumerPending  prometheus.Gauge
 	consumerAckPend  prometheus.Gauge
 	consumerRedelivd prometheus.Gauge
+	ready            prometheus.GaugeFunc
+	readyFunc        atomic.Pointer[func() bool] // set by New: the worker's Ready() == nil
 }
+
+// Label values fixed in advance, so every series exists (at 0) from the first scrape and rate()
+// and ratio queries work before the first event of a kind.
+var (
+	receivedModes = []string{string(events.ModeBinary), string(events.ModeStructured), "invalid"}
+	resultLabels  = [][2]string{
+		{"created", "created"}, {"created", "duplicate"},
+		{"failed", string(events.ReasonInvalidEvent)}, {"failed", string(events.ReasonInvalidRequest)},
+		{"failed", string(events.ReasonRejected)}, {"failed", string(events.ReasonRetriesExhausted)},
+	}
+	apiClasses = []string{"ok", "transient", "permanent", "systemic"}
+	apiRoutes  = []string{plugnmeet.RouteCreate, plugnmeet.RouteIsRoomActive}
+)
 
 // NewMetrics creates the instruments and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -96,11 +117,45 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Requests currently redelivered at least once and not yet acked (from consumer info).",
 		}),
 	}
+	m.ready = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "roomworker_ready",
+		Help: "1 while this worker is ready to take work (what /readyz answers 200 for), else 0.",
+	}, func() float64 {
+		if f := m.readyFunc.Load(); f != nil && (*f)() {
+			return 1
+		}
+		return 0
+	})
 	reg.MustRegister(m.received, m.results, m.apiRequests, m.apiDuration, m.attempts, m.processing,
 		m.requestAge, m.inflight, m.idempotencyHits, m.warnings, m.systemicPause, m.systemicErrors,
-		m.endings, m.consumerPending, m.consumerAckPend, m.consumerRedelivd)
+		m.endings, m.consumerPending, m.consumerAckPend, m.consumerRedelivd, m.ready)
 	for _, a := range []string{"ack", "nak", "term"} {
 		m.endings.WithLabelValues(a)
 	}
+	for _, mode := range receivedModes {
+		m.received.WithLabelValues(mode)
+	}
+	for _, l := range resultLabels {
+		m.results.WithLabelValues(l[0], l[1])
+	}
+	for _, route := range apiRoutes {
+		m.apiDuration.WithLabelValues(route)
+		for _, class := range apiClasses {
+			m.apiRequests.WithLabelValues(route, class)
+		}
+	}
 	return m
 }
+
+// observeAPI records one plugNmeet call: its duration and its outcome class.
+func (m *Metrics) observeAPI(route string, start time.Time, err error) {
+	m.apiDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	class := "ok"
+	if err != nil {
+		class = classLabel(err)
+	}
+	m.apiRequests.WithLabelValues(route, class).Inc()
+}
+
+// reportReady makes roomworker_ready follow ready.
+func (m *Metrics) reportReady(ready func() bool) { m.readyFunc.Store(&ready) }

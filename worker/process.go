@@ -284,16 +284,9 @@ func (w *Worker) callCreate(ctx context.Context, d *delivery, body []byte) (*plu
 	defer hb.Stop()
 	start := time.Now()
 	info, err := w.api.CreateRoom(cctx, body)
-	w.metrics.apiDuration.WithLabelValues(routeCreate).Observe(time.Since(start).Seconds())
-	class := "ok"
-	if err != nil {
-		class = classLabel(err)
-	}
-	w.metrics.apiRequests.WithLabelValues(routeCreate, class).Inc()
+	w.metrics.observeAPI(plugnmeet.RouteCreate, start, err)
 	return info, err
 }
-
-const routeCreate = "/auth/room/create"
 
 // created stores the outcome, publishes room.created and acks.
 func (w *Worker) created(ctx context.Context, d *delivery, leaseRev uint64, info *plugnmeet.RoomInfo, attempts int, hadCounter bool) ending {

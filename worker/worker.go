@@ -85,6 +85,7 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 		stopping: make(chan struct{}),
 		notReady: "starting: streams and consumer not provisioned yet",
 	}
+	m.reportReady(func() bool { return w.Ready() == nil })
 	return w, nil
 }
 
