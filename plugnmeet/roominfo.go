@@ -31,13 +31,31 @@ type RoomInfo struct {
 }
 
 // MarshalJSON writes plain JSON with Metadata as an object (null when empty).
+//
+// Metadata is embedded as it is (decoding left it compact) rather than through encoding/json,
+// which would re-validate and compact its several KB on every call; call MarshalJSON directly
+// for the full benefit.
 func (r RoomInfo) MarshalJSON() ([]byte, error) {
-	type plain RoomInfo
-	p := plain(r)
-	if len(bytes.TrimSpace(p.Metadata)) == 0 {
-		p.Metadata = json.RawMessage("null")
+	type fields RoomInfo // the fields without the methods
+	type plain struct {
+		fields
+		Metadata struct{} `json:"-"` // hides fields.Metadata
 	}
-	return json.Marshal(p)
+	head, err := json.Marshal(plain{fields: fields(r)})
+	if err != nil {
+		return nil, err
+	}
+	md := bytes.TrimSpace(r.Metadata)
+	if len(md) == 0 {
+		md = []byte("null")
+	} else if !json.Valid(md) {
+		return nil, errors.New("plugnmeet: RoomInfo.Metadata is not valid JSON")
+	}
+	out := make([]byte, 0, len(head)+len(md)+12)
+	out = append(out, head[:len(head)-1]...)
+	out = append(out, `,"metadata":`...)
+	out = append(out, md...)
+	return append(out, '}'), nil
 }
 
 // UnmarshalJSON accepts the protojson shape and plain JSON.

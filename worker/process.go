@@ -46,7 +46,7 @@ type request struct {
 	roomID      string
 	data        []byte
 	payloadHash string
-	metadata    json.RawMessage
+	metadata    any // the decoded request metadata
 }
 
 // delivery is one message being processed, with what the worker learned about it so far.
@@ -141,16 +141,13 @@ func (w *Worker) process(ctx context.Context, d *delivery) ending {
 		})
 	}
 
-	var head struct {
-		RoomID   any             `json:"room_id"`
-		Metadata json.RawMessage `json:"metadata"`
-	}
-	_ = json.Unmarshal(req.data, &head) // best effort: the schema reports what is wrong
-	if s, ok := head.RoomID.(string); ok {
-		req.roomID = s
-		d.log = d.log.With("room_id", s)
-	}
-	if err := schema.Validate(req.data); err != nil {
+	tree, err := schema.Parse(req.data)
+	if err != nil {
+		var head struct {
+			RoomID any `json:"room_id"`
+		}
+		_ = json.Unmarshal(req.data, &head) // best effort, to name the room in the failure
+		roomID, _ := head.RoomID.(string)
 		f := events.RoomFailed{Reason: events.ReasonInvalidRequest, Message: err.Error()}
 		var se *schema.Error
 		if errors.As(err, &se) {
@@ -159,38 +156,44 @@ func (w *Worker) process(ctx context.Context, d *delivery) ending {
 				f.Errors = append(f.Errors, events.FieldError{Path: fe.Path, Message: fe.Message})
 			}
 		}
-		return w.fail(ctx, d, req.roomID, f)
+		return w.fail(ctx, d, roomID, f)
 	}
-	req.metadata = head.Metadata
-	req.payloadHash, err = payloadHash(req.data)
-	if err != nil { // cannot happen after validation
-		return w.fail(ctx, d, req.roomID, events.RoomFailed{Reason: events.ReasonInvalidRequest, Message: err.Error()})
-	}
+	req.roomID, _ = tree["room_id"].(string) // the schema requires it
+	d.log = d.log.With("room_id", req.roomID)
+	req.metadata = tree["metadata"]
+	req.payloadHash = hashTree(tree)
 	return w.create(ctx, d)
 }
 
 // create runs the idempotent create for a valid request.
 func (w *Worker) create(ctx context.Context, d *delivery) ending {
 	req := d.req
-	prev, err := w.store.get(d.ops, req.roomID)
-	if err != nil {
-		return w.infraTrouble(d, err)
-	}
-	if prev != nil && prev.rec != nil {
-		rec := prev.rec
-		switch {
-		case rec.State == StateCreated && rec.PayloadHash == req.payloadHash && time.Since(rec.At) < w.cfg.IdempotencyWindow:
-			return w.fromRecord(ctx, d, rec)
-		case rec.State == StateCreating && time.Since(prev.created) < w.cfg.leaseTTL():
-			return w.leaseBusy(d, rec)
-		}
-	}
-
 	lease := Record{State: StateCreating, Holder: w.id, RequestID: req.ev.ID(), RequestKey: req.key,
 		PayloadHash: req.payloadHash, At: time.Now().UTC()}
-	leaseRev, err := w.store.acquire(d.ops, req.roomID, prev, lease, w.cfg.leaseTTL())
+	// Most requests name a room with no record: take the lease at once (one write). Only when
+	// the key exists, read it to tell a duplicate, a lease held elsewhere and a stale record apart.
+	var prev *entry
+	leaseRev, err := w.store.acquire(d.ops, req.roomID, nil, lease, w.cfg.leaseTTL())
 	if errors.Is(err, errLeaseHeld) {
-		return w.leaseBusy(d, nil)
+		if prev, err = w.store.get(d.ops, req.roomID); err != nil {
+			return w.infraTrouble(d, err)
+		}
+		if prev == nil { // released between our two calls
+			return w.leaseBusy(d, nil)
+		}
+		if rec := prev.rec; rec != nil {
+			switch {
+			case rec.State == StateCreated && rec.PayloadHash == req.payloadHash && time.Since(rec.At) < w.cfg.IdempotencyWindow:
+				return w.fromRecord(ctx, d, rec)
+			case rec.State == StateCreating && time.Since(prev.created) < w.cfg.leaseTTL():
+				return w.leaseBusy(d, rec)
+			}
+		}
+		// A record for another payload, an expired one, or a lease whose holder vanished.
+		leaseRev, err = w.store.acquire(d.ops, req.roomID, prev, lease, w.cfg.leaseTTL())
+		if errors.Is(err, errLeaseHeld) {
+			return w.leaseBusy(d, nil)
+		}
 	}
 	if err != nil {
 		return w.infraTrouble(d, err)
@@ -295,7 +298,7 @@ func (w *Worker) created(ctx context.Context, d *delivery, leaseRev uint64, info
 	if err != nil {
 		d.log.Warn("could not compare requested and applied settings", "err", err)
 	}
-	roomInfo, err := json.Marshal(info)
+	roomInfo, err := info.MarshalJSON() // directly: json.Marshal would compact the metadata again
 	if err != nil {
 		return w.infraTrouble(d, err)
 	}
@@ -327,7 +330,11 @@ func (w *Worker) succeed(ctx context.Context, d *delivery, rec Record, dup bool)
 	if dup {
 		data.Attempts = 0
 	}
-	if err := w.publishResult(d, events.TypeRoomCreated, data); err != nil {
+	body, err := encodeCreated(data)
+	if err != nil {
+		return w.infraTrouble(d, err)
+	}
+	if err := w.publishResult(d, events.TypeRoomCreated, d.req.roomID, body); err != nil {
 		return w.infraTrouble(d, err)
 	}
 	reason := "created"
@@ -344,7 +351,7 @@ func (w *Worker) succeed(ctx context.Context, d *delivery, rec Record, dup bool)
 // fail publishes room.failed and terminates the message.
 func (w *Worker) fail(ctx context.Context, d *delivery, roomID string, f events.RoomFailed) ending {
 	f.RoomID = roomID
-	if err := w.publishResult(d, events.TypeRoomFailed, f); err != nil {
+	if err := w.publishResult(d, events.TypeRoomFailed, roomID, f); err != nil {
 		return w.infraTrouble(d, err)
 	}
 	w.metrics.results.WithLabelValues("failed", string(f.Reason)).Inc()
@@ -357,7 +364,7 @@ func (w *Worker) fail(ctx context.Context, d *delivery, roomID string, f events.
 // publishResult stores a result event in the events stream and waits for its PubAck. The
 // result's id and Nats-Msg-Id derive from the request (or, for a message that is no valid event,
 // from its stream position), so a redelivered request never adds a second result.
-func (w *Worker) publishResult(d *delivery, typ string, data any) error {
+func (w *Worker) publishResult(d *delivery, typ, roomID string, data any) error {
 	origin := events.StreamOrigin(d.meta.Stream, d.meta.Sequence.Stream)
 	if d.req != nil {
 		origin = events.OriginOf(d.req.ev)
@@ -365,6 +372,9 @@ func (w *Worker) publishResult(d *delivery, typ string, data any) error {
 	ev, err := events.NewResultFor(origin, typ, w.cfg.EventSource, data)
 	if err != nil {
 		return err
+	}
+	if roomID != "" {
+		ev.SetSubject(roomID)
 	}
 	h, body, err := events.EncodeBinary(ev)
 	if err != nil {
@@ -446,20 +456,6 @@ func jitter(d time.Duration) time.Duration {
 func requestKey(source, id string) string {
 	sum := sha256.Sum256([]byte(source + "\x00" + id))
 	return hex.EncodeToString(sum[:16])
-}
-
-// payloadHash identifies a request's meaning: its JSON with keys sorted and whitespace dropped.
-func payloadHash(data []byte) (string, error) {
-	var v any
-	if err := decodeNumbers(data, &v); err != nil {
-		return "", err
-	}
-	canon, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(canon)
-	return hex.EncodeToString(sum[:]), nil
 }
 
 func isJSONContentType(ct string) bool {

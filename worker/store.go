@@ -104,7 +104,7 @@ func (s *store) acquire(ctx context.Context, roomID string, prev *entry, lease R
 // TTL ran out and another worker took it) the record is written anyway: both callers got the
 // same live session from plugNmeet.
 func (s *store) complete(ctx context.Context, roomID string, leaseRev uint64, rec Record) error {
-	b, err := json.Marshal(rec)
+	b, err := rec.encode()
 	if err != nil {
 		return err
 	}

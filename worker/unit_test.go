@@ -34,7 +34,11 @@ func TestAppliedWarnings(t *testing.T) {
 	applied := json.RawMessage(`{"room_title":"T","room_features":{"allow_webcams":true,"mute_on_start":false,
 		"chat_features":{"is_allow":true,"max_file_size":"50","allowed_file_types":["pdf","png"]}},
 		"default_lock_settings":{},"extra_data":{"a/b":"c"}}`)
-	got, err := appliedWarnings(req, applied)
+	var reqTree any
+	if err := decodeNumbers(req, &reqTree); err != nil {
+		t.Fatal(err)
+	}
+	got, err := appliedWarnings(reqTree, applied)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,15 +64,41 @@ func TestAppliedWarnings(t *testing.T) {
 	// A missing false optional (lock_microphone) and "50" for 50 are the same setting: no warning.
 }
 
-func TestPayloadHashIgnoresKeyOrderAndSpacing(t *testing.T) {
-	a, _ := payloadHash([]byte(`{"room_id":"r","metadata":{"room_title":"x","n":1.50}}`))
-	b, _ := payloadHash([]byte("{ \"metadata\" : {\"n\":1.50, \"room_title\":\"x\"},\n \"room_id\":\"r\"}"))
-	c, _ := payloadHash([]byte(`{"room_id":"r","metadata":{"room_title":"y","n":1.50}}`))
+func TestHashTreeIgnoresKeyOrderAndSpacing(t *testing.T) {
+	hash := func(s string) string {
+		var v any
+		if err := decodeNumbers([]byte(s), &v); err != nil {
+			t.Fatal(err)
+		}
+		return hashTree(v)
+	}
+	a := hash(`{"room_id":"r","metadata":{"room_title":"x","n":1.50,"l":[1,"1"]}}`)
+	b := hash("{ \"metadata\" : {\"l\":[1, \"1\"], \"n\":1.50, \"room_title\":\"x\"},\n \"room_id\":\"r\"}")
 	if a != b {
 		t.Error("the same request with other spacing and key order hashes differently")
 	}
-	if a == c {
-		t.Error("different requests hash the same")
+	for _, other := range []string{
+		`{"room_id":"r","metadata":{"room_title":"y","n":1.50,"l":[1,"1"]}}`, // another title
+		`{"room_id":"r","metadata":{"room_title":"x","n":1.5,"l":[1,"1"]}}`,  // 1.5 is not spelled 1.50
+		`{"room_id":"r","metadata":{"room_title":"x","n":1.50,"l":["1",1]}}`, // order in arrays matters
+		`{"room_id":"r","metadata":{"room_title":"x","n":1.50,"l":[1,1]}}`,   // a number is not a string
+		`{"room_id":"r","metadata":{"room_title":"x","n":1.50,"l":[1,"1"],"e":{}}}`,
+	} {
+		if hash(other) == a {
+			t.Errorf("%s hashes like the original", other)
+		}
+	}
+}
+
+func TestEncodedRecordAndResultKeepRoomInfo(t *testing.T) {
+	info := json.RawMessage(`{"sid":"s1","metadata":{"room_title":"x"}}`)
+	b, err := Record{State: StateCreated, SID: "s1", RoomInfo: info}.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil || string(r.RoomInfo) != string(info) || r.SID != "s1" {
+		t.Fatalf("record round trip: %s -> %+v (%v)", b, r, err)
 	}
 }
 

@@ -11,21 +11,19 @@ import (
 	"github.com/roomworker/roomworker/events"
 )
 
-// appliedWarnings compares the metadata a request asked for with the metadata plugNmeet applied
+// appliedWarnings compares the metadata a request asked for (decoded, numbers as json.Number)
+// with the metadata plugNmeet applied
 // (room_info.metadata) and returns one warning per requested setting that came back different.
 //
 // Every leaf of the requested metadata is compared with the value at the same path in the applied
 // metadata. A leaf missing from the applied metadata counts as its zero value (protojson leaves
 // unset optional fields out), and a 64-bit integer sent back as a string equals the same number.
 // Paths are JSON Pointers from the request root (/metadata/room_features/allow_webcams).
-func appliedWarnings(requestMetadata, appliedMetadata json.RawMessage) ([]events.Warning, error) {
-	if len(appliedMetadata) == 0 || len(requestMetadata) == 0 {
+func appliedWarnings(req any, appliedMetadata json.RawMessage) ([]events.Warning, error) {
+	if len(appliedMetadata) == 0 || req == nil {
 		return nil, nil
 	}
-	var req, applied any
-	if err := decodeNumbers(requestMetadata, &req); err != nil {
-		return nil, fmt.Errorf("request metadata: %w", err)
-	}
+	var applied any
 	if err := decodeNumbers(appliedMetadata, &applied); err != nil {
 		return nil, fmt.Errorf("applied metadata: %w", err)
 	}
