@@ -118,4 +118,9 @@ type RoomFailed struct {
 	// reports validation and server errors with HTTP 200, so this is what
 	// tells them apart.
 	PlugNmeetCode string `json:"plugnmeet_code,omitempty"`
+	// Request is the request event in the JSON event format, carried by
+	// retries_exhausted failures only, so the request can be replayed
+	// after the outage even when the request stream no longer holds it
+	// (work-queue retention deletes a request once it is answered).
+	Request json.RawMessage `json:"request,omitempty"`
 }

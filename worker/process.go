@@ -242,6 +242,7 @@ func (w *Worker) create(ctx context.Context, d *delivery) ending {
 				Attempts:            attempts,
 				PlugNmeetStatusCode: httpStatus(err),
 				PlugNmeetCode:       statusCode(err),
+				Request:             w.replayable(d),
 			})
 		}
 		delay := w.backoff.delay(attempts, plugnmeet.RetryAfter(err))
@@ -261,10 +262,23 @@ func (w *Worker) create(ctx context.Context, d *delivery) ending {
 				Message: fmt.Sprintf("delivery %d of MAX_DELIVER %d: JetStream will not redeliver; last error: %v",
 					d.meta.NumDelivered, w.cfg.MaxDeliver, err),
 				Attempts: attempts, PlugNmeetStatusCode: httpStatus(err), PlugNmeetCode: statusCode(err),
+				Request: w.replayable(d),
 			})
 		}
 		return ending{act: actNak, delay: delay, reason: "transient failure"}
 	}
+}
+
+// replayable renders the request event in the JSON event format for a retries_exhausted result,
+// so `roomctl replay` can republish it after the outage (work-queue retention has deleted it
+// from the request stream by then). The request was at most MAX_MESSAGE_BYTES.
+func (w *Worker) replayable(d *delivery) json.RawMessage {
+	_, body, err := events.EncodeStructured(d.req.ev)
+	if err != nil {
+		d.log.Warn("cannot embed the request in its failure; it will not be replayable", "err", err)
+		return nil
+	}
+	return body
 }
 
 // maxInProcessDelay is the longest backoff waited inside one delivery; longer waits go back to

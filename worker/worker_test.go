@@ -284,13 +284,19 @@ func TestAlways5xxExhaustsRetriesWithGrowingDelays(t *testing.T) {
 	client, _ := plugnmeet.New(plugnmeet.Config{URL: e.Standin.URL, APIKey: testenv.APIKey, APISecret: testenv.APISecret})
 	api := &timedAPI{RoomAPI: client}
 	e.StartWorker(api)
-	e.Publish(testenv.NewEvent("", testenv.Request("always-5xx")))
+	req := testenv.NewEvent("", testenv.Request("always-5xx"))
+	e.Publish(req)
 	r := e.WaitResults(1, time.Minute)[0]
 	if r.Failed.Reason != events.ReasonRetriesExhausted || r.Failed.Attempts != 6 {
 		t.Fatalf("got %s %+v", r.Ev.Type(), r.Failed)
 	}
 	if r.Failed.PlugNmeetStatusCode < 500 || !strings.Contains(r.Failed.Message, "6 create attempts") {
 		t.Errorf("the failure should carry the last error: %+v", r.Failed)
+	}
+	// The request rides along so it can be replayed after the outage.
+	orig, _, err := events.Decode(nats.Header{"Content-Type": {"application/cloudevents+json"}}, r.Failed.Request)
+	if err != nil || orig.ID() != req.ID() || string(orig.Data()) != string(req.Data()) {
+		t.Errorf("room.failed request %s does not round-trip to the request (%v)", r.Failed.Request, err)
 	}
 	if n := e.Standin.CreateCalls("always-5xx"); n != 6 {
 		t.Errorf("create calls %d, want MAX_ATTEMPTS=6", n)
