@@ -4,7 +4,7 @@ GOFLAGS   ?=
 TESTFLAGS ?= -race -count=1 -timeout 15m
 BIN       := bin
 
-.PHONY: all demo test vet fmt build fuzz bench clean
+.PHONY: all demo test vet fmt build fuzz bench microbench check-alerts clean
 
 all: build
 
@@ -30,9 +30,20 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./schema -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME)
 
-## bench: Go micro-benchmarks of the hot path
+## bench: throughput, latency, CPU and memory of roomworker against the bare pipeline
+##        (one JSON line per configuration); pick a subset with BENCH_ARGS, e.g.
+##        make bench BENCH_ARGS="-concurrency 64 -latency 0ms -n 5000"
+BENCH_ARGS ?=
 bench:
-	$(GO) test ./... -run '^$$' -bench . -benchmem
+	$(GO) run ./cmd/roombench $(BENCH_ARGS)
+
+## microbench: Go micro-benchmarks of the hot path (decode, validate, sign, encode)
+microbench:
+	$(GO) test ./events ./schema ./plugnmeet ./worker -run '^$$' -bench . -benchmem
+
+## check-alerts: promtool on the alert rules and their unit tests
+check-alerts:
+	cd deploy/prometheus && promtool check rules alerts.yml && promtool test rules alerts_test.yml
 
 clean:
 	rm -rf $(BIN)

@@ -1,0 +1,543 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/roomworker/roomworker/events"
+	"github.com/roomworker/roomworker/plugnmeet/plugnmeettest"
+)
+
+type lookupFunc func(string) (string, bool)
+
+const (
+	benchKey    = "plugnmeet"
+	benchSecret = "roombench-secret"
+)
+
+// options are the command-line settings.
+type options struct {
+	n            int
+	concurrency  []int
+	latency      []time.Duration
+	replicas     []int
+	runs         int
+	paceFraction float64
+	paceSeconds  float64
+	workerBin    string
+	skipBaseline bool
+}
+
+func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "-role=baseline" {
+		return runBaseline(ctx, lookup)
+	}
+	fs := flag.NewFlagSet("roombench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	var conc, lat, reps string
+	fs.IntVar(&o.n, "n", 5000, "requests per measurement (pre-published, distinct room_ids, ~2 KB each)")
+	fs.StringVar(&conc, "concurrency", "1,8,64,256", "comma-separated worker concurrencies to sweep")
+	fs.StringVar(&lat, "latency", "0ms,20ms", "comma-separated stand-in latencies to sweep")
+	fs.StringVar(&reps, "replicas", "1", "comma-separated numbers of roomworker processes to sweep (e.g. 1,2,4)")
+	fs.IntVar(&o.runs, "runs", 1, "repetitions of each configuration (each prints its own line)")
+	fs.Float64Var(&o.paceFraction, "pace", 0.5, "latency phase: publish rate as a fraction of the baseline's drain rate")
+	fs.Float64Var(&o.paceSeconds, "pace-seconds", 3, "latency phase: how long to publish at the paced rate")
+	fs.StringVar(&o.workerBin, "worker-bin", "", "roomworker binary to run (default: built from this module)")
+	fs.BoolVar(&o.skipBaseline, "no-baseline", false, "skip the baseline (ratio is then 0)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: roombench [flags]\n\nFor each configuration prints one JSON line: requests/s of roomworker and of the\n"+
+			"bare pipeline (baseline) on the same servers and payloads, their ratio, paced end-to-end latency,\n"+
+			"worker CPU per 1,000 requests, worker peak RSS, JetStream operations and create calls per request.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	var err error
+	if o.concurrency, err = parseInts(conc); err != nil {
+		return fmt.Errorf("-concurrency: %w", err)
+	}
+	if o.replicas, err = parseInts(reps); err != nil {
+		return fmt.Errorf("-replicas: %w", err)
+	}
+	for _, s := range strings.Split(lat, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("-latency: %w", err)
+		}
+		o.latency = append(o.latency, d)
+	}
+	if o.n < 1 || o.runs < 1 {
+		return errors.New("-n and -runs must be positive")
+	}
+
+	tmp, err := os.MkdirTemp("", "roombench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if o.workerBin == "" {
+		o.workerBin = filepath.Join(tmp, "roomworker")
+		fmt.Fprintln(stderr, "building roomworker ...")
+		if out, err := exec.Command("go", "build", "-o", o.workerBin, "github.com/roomworker/roomworker/cmd/roomworker").CombinedOutput(); err != nil {
+			return fmt.Errorf("build roomworker: %v\n%s", err, out)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	for _, latency := range o.latency {
+		for _, c := range o.concurrency {
+			for _, r := range o.replicas {
+				for range o.runs {
+					rep, err := measure(ctx, o, self, tmp, config{concurrency: c, replicas: r, latency: latency}, stderr)
+					if err != nil {
+						return err
+					}
+					line, _ := json.Marshal(rep)
+					fmt.Fprintln(stdout, string(line))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type config struct {
+	concurrency, replicas int
+	latency               time.Duration
+}
+
+// report is one configuration's JSON line.
+type report struct {
+	N                 int     `json:"n"`
+	Concurrency       int     `json:"concurrency"`
+	Replicas          int     `json:"replicas"`
+	LatencyMs         float64 `json:"standin_latency_ms"`
+	RPS               float64 `json:"rps"`
+	BaselineRPS       float64 `json:"baseline_rps"`
+	Ratio             float64 `json:"ratio"`
+	P50Ms             float64 `json:"p50_ms"`
+	P95Ms             float64 `json:"p95_ms"`
+	P99Ms             float64 `json:"p99_ms"`
+	BaselineP50Ms     float64 `json:"baseline_p50_ms"`
+	BaselineP95Ms     float64 `json:"baseline_p95_ms"`
+	BaselineP99Ms     float64 `json:"baseline_p99_ms"`
+	PacedRPS          float64 `json:"paced_rps"`
+	CPUSecPer1k       float64 `json:"worker_cpu_s_per_1k"`
+	BaselineCPUPer1k  float64 `json:"baseline_cpu_s_per_1k"`
+	PeakRSSMiB        float64 `json:"worker_peak_rss_mib"`
+	JSAPIPerReq       float64 `json:"js_api_per_req"`
+	NATSMsgsPerReq    float64 `json:"nats_msgs_in_per_req"`
+	BaselineNATSPerRq float64 `json:"baseline_nats_msgs_in_per_req"`
+	CreateCallsPerReq float64 `json:"create_calls_per_req"`
+}
+
+// measure runs the baseline and roomworker on fresh servers with the same payloads: first the
+// drain of a pre-published backlog (throughput, CPU, operations), then a paced phase at the same
+// rate for both (a fraction of the slower one's drain rate) for end-to-end latency.
+func measure(ctx context.Context, o options, self, tmp string, c config, log io.Writer) (report, error) {
+	rep := report{N: o.n, Concurrency: c.concurrency, Replicas: c.replicas, LatencyMs: float64(c.latency) / 1e6}
+	fmt.Fprintf(log, "measuring concurrency=%d replicas=%d latency=%s n=%d\n", c.concurrency, c.replicas, c.latency, o.n)
+	baseArgv, workerArgv := []string{self, "-role=baseline"}, []string{o.workerBin}
+	var base phaseResult
+	if !o.skipBaseline {
+		var err error
+		if base, err = runPhase(ctx, o, c, tmp, "baseline", o.n, 0, baseArgv, 1); err != nil {
+			return rep, fmt.Errorf("baseline: %w", err)
+		}
+	}
+	rw, err := runPhase(ctx, o, c, tmp, "roomworker", o.n, 0, workerArgv, c.replicas)
+	if err != nil {
+		return rep, fmt.Errorf("roomworker: %w", err)
+	}
+	pace := rw.rps * o.paceFraction
+	if base.rps > 0 {
+		pace = min(base.rps, rw.rps) * o.paceFraction
+	}
+	if !o.skipBaseline {
+		lat, err := runPhase(ctx, o, c, tmp, "baseline", 0, pace, baseArgv, 1)
+		if err != nil {
+			return rep, fmt.Errorf("baseline latency: %w", err)
+		}
+		rep.BaselineP50Ms, rep.BaselineP95Ms, rep.BaselineP99Ms = lat.p50, lat.p95, lat.p99
+	}
+	lat, err := runPhase(ctx, o, c, tmp, "roomworker", 0, pace, workerArgv, c.replicas)
+	if err != nil {
+		return rep, fmt.Errorf("roomworker latency: %w", err)
+	}
+	rep.P50Ms, rep.P95Ms, rep.P99Ms = lat.p50, lat.p95, lat.p99
+	rep.PacedRPS = round3(lat.pacedRPS)
+
+	rep.RPS, rep.BaselineRPS = round3(rw.rps), round3(base.rps)
+	if base.rps > 0 {
+		rep.Ratio = round3(rw.rps / base.rps)
+	}
+	rep.CPUSecPer1k = round3(rw.cpuSec / float64(o.n) * 1000)
+	rep.BaselineCPUPer1k = round3(base.cpuSec / float64(o.n) * 1000)
+	rep.PeakRSSMiB = round3(rw.peakRSS / (1 << 20))
+	rep.JSAPIPerReq = round3(rw.jsAPIPerReq)
+	rep.NATSMsgsPerReq = round3(rw.natsMsgsPerReq)
+	rep.BaselineNATSPerRq = round3(base.natsMsgsPerReq)
+	rep.CreateCallsPerReq = round3(rw.createCallsPerReq)
+	return rep, nil
+}
+
+type phaseResult struct {
+	rps, pacedRPS               float64
+	p50, p95, p99               float64
+	cpuSec, peakRSS             float64
+	jsAPIPerReq, natsMsgsPerReq float64
+	createCallsPerReq           float64
+}
+
+// runPhase starts a fresh nats-server and stand-in and the consumer processes. With drain > 0 it
+// times the drain of that many pre-published requests; with pace > 0 it publishes at that rate
+// for o.paceSeconds and records each request's publish-to-result latency.
+func runPhase(ctx context.Context, o options, c config, tmp, name string, drain int, pace float64, argv []string, procs int) (phaseResult, error) {
+	var res phaseResult
+	dir, err := os.MkdirTemp(tmp, name+"-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
+		StoreDir: dir, NoSigs: true, NoLog: true, MaxPayload: 8 << 20})
+	if err != nil {
+		return res, err
+	}
+	ns.Start()
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		return res, errors.New("nats-server did not start")
+	}
+	standin := plugnmeettest.NewServer(plugnmeettest.Options{APIKey: benchKey, APISecret: benchSecret})
+	defer standin.Close()
+	standin.SetFaults(plugnmeettest.Faults{Latency: c.latency})
+
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		return res, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return res, err
+	}
+	if err := createStreams(ctx, js); err != nil {
+		return res, err
+	}
+
+	// Count results as they are stored, and note when each room's result arrived.
+	var stored atomic.Int64
+	var mu sync.Mutex
+	arrived := map[string]time.Time{}
+	sub, err := nc.Subscribe("rooms.*", func(m *nats.Msg) {
+		if m.Subject == "rooms.create" {
+			return
+		}
+		now := time.Now()
+		room := m.Header.Get("ce-subject")
+		mu.Lock()
+		arrived[room] = now
+		mu.Unlock()
+		stored.Add(1)
+	})
+	if err != nil {
+		return res, err
+	}
+	defer sub.Unsubscribe()
+
+	body := seedBody()
+	if err := prepublish(ctx, js, body, name+"-drain", drain); err != nil {
+		return res, err
+	}
+	jszBefore, varzBefore := serverCounters(ns)
+	callsBefore := standin.Stats().CreateCalls
+
+	env := append(os.Environ(),
+		"NATS_URL="+ns.ClientURL(), "PLUGNMEET_URL="+standin.URL, "PLUGNMEET_API_KEY="+benchKey,
+		"PLUGNMEET_API_SECRET="+benchSecret, "CONCURRENCY="+strconv.Itoa(c.concurrency),
+		"MAX_ACK_PENDING="+strconv.Itoa(max(1024, c.concurrency*procs)), "METRICS_ADDR=127.0.0.1:0",
+		"LOG_LEVEL=warn", "REQUEST_TIMEOUT=10s")
+	start := time.Now()
+	var cmds []*exec.Cmd
+	for i := range procs {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = env
+		cmd.Stderr = &prefixWriter{prefix: fmt.Sprintf("[%s %d] ", name, i), w: os.Stderr}
+		if err := cmd.Start(); err != nil {
+			return res, err
+		}
+		cmds = append(cmds, cmd)
+	}
+	defer func() {
+		for _, cmd := range cmds {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Minute)
+	if drain > 0 {
+		for stored.Load() < int64(drain) {
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return res, fmt.Errorf("%d of %d results after %s", stored.Load(), drain, time.Since(start))
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		res.rps = float64(drain) / elapsed.Seconds()
+		jszAfter, varzAfter := serverCounters(ns)
+		res.jsAPIPerReq = float64(jszAfter-jszBefore) / float64(drain)
+		res.natsMsgsPerReq = float64(varzAfter-varzBefore) / float64(drain)
+		res.createCallsPerReq = float64(standin.Stats().CreateCalls-callsBefore) / float64(drain)
+		for _, cmd := range cmds {
+			cpu, rss := procUsage(cmd.Process.Pid)
+			res.cpuSec += cpu
+			res.peakRSS = max(res.peakRSS, rss)
+		}
+	}
+
+	if paced := int(pace * o.paceSeconds); paced > 0 {
+		// Wait until the consumers are up (they are when a warm-up request comes back).
+		warm, err := requestMsg(body, name+"-warmup")
+		if err != nil {
+			return res, err
+		}
+		if _, err := js.PublishMsg(ctx, warm); err != nil {
+			return res, err
+		}
+		for stored.Load() < int64(drain)+1 {
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return res, errors.New("paced phase: consumers did not start")
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		sentAt, rate, err := publishPaced(ctx, js, body, name+"-paced", paced, pace)
+		if err != nil {
+			return res, err
+		}
+		res.pacedRPS = rate
+		want := int64(drain + 1 + paced)
+		for stored.Load() < want {
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return res, fmt.Errorf("paced phase: %d of %d results", stored.Load(), want)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		mu.Lock()
+		var lat []float64
+		for room, t0 := range sentAt {
+			lat = append(lat, float64(arrived[room].Sub(t0))/1e6)
+		}
+		mu.Unlock()
+		slices.Sort(lat)
+		res.p50, res.p95, res.p99 = round3(pct(lat, 0.50)), round3(pct(lat, 0.95)), round3(pct(lat, 0.99))
+	}
+
+	for _, cmd := range cmds {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+	}
+	return res, nil
+}
+
+func createStreams(ctx context.Context, js jetstream.JetStream) error {
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ROOM_REQUESTS", Subjects: []string{"rooms.create"},
+		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Replicas: 1, Duplicates: 2 * time.Minute}); err != nil {
+		return err
+	}
+	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ROOM_EVENTS", Subjects: []string{"rooms.created", "rooms.failed"},
+		Retention: jetstream.LimitsPolicy, Storage: jetstream.FileStorage, Replicas: 1, MaxAge: 168 * time.Hour,
+		Duplicates: 10 * time.Minute})
+	return err
+}
+
+// requestMsg is one room.create event in binary mode, its room_id also in ce-subject so the
+// baseline (which reads no JSON) can label its results.
+func requestMsg(body map[string]any, roomID string) (*nats.Msg, error) {
+	body["room_id"] = roomID
+	data, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	ev := event.New()
+	ev.SetID(roomID)
+	ev.SetSource("roombench")
+	ev.SetType(events.TypeCreateRoom)
+	ev.SetSubject(roomID)
+	if err := ev.SetData(event.ApplicationJSON, data); err != nil {
+		return nil, err
+	}
+	h, b, err := events.EncodeBinary(&ev)
+	if err != nil {
+		return nil, err
+	}
+	return &nats.Msg{Subject: "rooms.create", Header: h, Data: b}, nil
+}
+
+func prepublish(ctx context.Context, js jetstream.JetStream, body map[string]any, prefix string, n int) error {
+	const window = 512
+	var pending []jetstream.PubAckFuture
+	for i := range n {
+		msg, err := requestMsg(body, fmt.Sprintf("%s-%06d", prefix, i))
+		if err != nil {
+			return err
+		}
+		f, err := js.PublishMsgAsync(msg)
+		if err != nil {
+			return err
+		}
+		pending = append(pending, f)
+		if len(pending) >= window || i == n-1 {
+			for _, f := range pending {
+				select {
+				case <-f.Ok():
+				case err := <-f.Err():
+					return err
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			pending = pending[:0]
+		}
+	}
+	return nil
+}
+
+// publishPaced publishes n requests at rate per second and returns when each was sent.
+func publishPaced(ctx context.Context, js jetstream.JetStream, body map[string]any, prefix string, n int, rate float64) (map[string]time.Time, float64, error) {
+	sent := make(map[string]time.Time, n)
+	interval := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	for i := range n {
+		room := fmt.Sprintf("%s-%06d", prefix, i)
+		msg, err := requestMsg(body, room)
+		if err != nil {
+			return nil, 0, err
+		}
+		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
+			time.Sleep(wait)
+		}
+		sent[room] = time.Now()
+		if _, err := js.PublishMsgAsync(msg); err != nil {
+			return nil, 0, err
+		}
+		if ctx.Err() != nil {
+			return nil, 0, ctx.Err()
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(30 * time.Second):
+		return nil, 0, errors.New("paced publishes not acknowledged within 30s")
+	}
+	return sent, float64(n) / time.Since(start).Seconds(), nil
+}
+
+// seedBody is the seed document's full example request (~2 KB), as a map so each copy gets its
+// own room_id.
+func seedBody() map[string]any {
+	var m map[string]any
+	if err := json.Unmarshal(seedExample, &m); err != nil {
+		panic(err) // the embedded example is valid JSON; a test checks it
+	}
+	return m
+}
+
+func serverCounters(ns *server.Server) (jsAPI, msgsIn int64) {
+	if jsz, err := ns.Jsz(&server.JSzOptions{}); err == nil {
+		jsAPI = int64(jsz.JetStreamStats.API.Total)
+	}
+	if vz, err := ns.Varz(&server.VarzOptions{}); err == nil {
+		msgsIn = vz.InMsgs
+	}
+	return jsAPI, msgsIn
+}
+
+// procUsage reads a process's CPU seconds (user+system) and peak RSS in bytes from /proc.
+func procUsage(pid int) (cpuSec, peakRSS float64) {
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i > 0 {
+			f := strings.Fields(s[i+2:])
+			if len(f) > 13 {
+				ut, _ := strconv.ParseFloat(f[11], 64)
+				st, _ := strconv.ParseFloat(f[12], 64)
+				cpuSec = (ut + st) / 100 // USER_HZ
+			}
+		}
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+				peakRSS = kb * 1024
+			}
+		}
+	}
+	return cpuSec, peakRSS
+}
+
+func pct(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p * float64(len(sorted)-1))
+	return sorted[i]
+}
+
+func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive integer", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// prefixWriter labels a child process's stderr lines.
+type prefixWriter struct {
+	prefix string
+	w      io.Writer
+	mu     sync.Mutex
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if line != "" {
+			fmt.Fprint(p.w, p.prefix+line)
+		}
+	}
+	return len(b), nil
+}
