@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"hash"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/roomworker/roomworker/events"
 )
@@ -15,64 +15,66 @@ import (
 // hashTree identifies a request's meaning: a SHA-256 over its decoded JSON with object keys
 // sorted, so whitespace and key order do not matter while every value does.
 func hashTree(v any) string {
-	h := sha256.New()
-	hashValue(h, v)
-	return hex.EncodeToString(h.Sum(nil))
+	c := canonicalPool.Get().(*canonical)
+	c.buf = c.appendValue(c.buf[:0], v)
+	sum := sha256.Sum256(c.buf)
+	canonicalPool.Put(c)
+	return hex.EncodeToString(sum[:])
 }
 
-func hashValue(h hash.Hash, v any) {
-	var tag [1]byte
-	writeString := func(s string) {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
+// canonical holds the scratch space of one hashing: the encoding being built and a stack of
+// object keys being sorted.
+type canonical struct {
+	buf  []byte
+	keys []string
+}
+
+var canonicalPool = sync.Pool{New: func() any { return &canonical{buf: make([]byte, 0, 4096)} }}
+
+// appendValue appends an unambiguous encoding of v: a type tag, then length-prefixed strings.
+func (c *canonical) appendValue(buf []byte, v any) []byte {
 	switch x := v.(type) {
 	case map[string]any:
-		tag[0] = '{'
-		h.Write(tag[:])
-		keys := make([]string, 0, len(x))
+		buf = append(buf, '{')
+		base := len(c.keys)
 		for k := range x {
-			keys = append(keys, k)
+			c.keys = append(c.keys, k)
 		}
+		keys := c.keys[base:]
 		slices.Sort(keys)
-		for _, k := range keys {
-			writeString(k)
-			hashValue(h, x[k])
+		for i := range keys {
+			k := c.keys[base+i] // c.keys may grow (and move) while values are appended
+			buf = appendString(buf, k)
+			buf = c.appendValue(buf, x[k])
 		}
-		tag[0] = '}'
+		clear(c.keys[base:])
+		c.keys = c.keys[:base]
+		return append(buf, '}')
 	case []any:
-		tag[0] = '['
-		h.Write(tag[:])
+		buf = append(buf, '[')
 		for _, e := range x {
-			hashValue(h, e)
+			buf = c.appendValue(buf, e)
 		}
-		tag[0] = ']'
+		return append(buf, ']')
 	case string:
-		tag[0] = '"'
-		h.Write(tag[:])
-		writeString(x)
-		return
+		return appendString(append(buf, '"'), x)
 	case json.Number:
-		tag[0] = '#'
-		h.Write(tag[:])
-		writeString(x.String())
-		return
+		return appendString(append(buf, '#'), string(x))
 	case bool:
-		tag[0] = 'f'
 		if x {
-			tag[0] = 't'
+			return append(buf, 't')
 		}
+		return append(buf, 'f')
 	case nil:
-		tag[0] = 'n'
+		return append(buf, 'n')
 	default: // not produced by the decoder; hash its text so nothing is silently equal
-		tag[0] = '?'
-		h.Write(tag[:])
-		writeString(strconv.Quote(jsonText(x)))
-		return
+		return appendString(append(buf, '?'), jsonText(x))
 	}
-	h.Write(tag[:])
+}
+
+func appendString(buf []byte, s string) []byte {
+	buf = binary.BigEndian.AppendUint64(buf, uint64(len(s)))
+	return append(buf, s...)
 }
 
 func jsonText(v any) string {
