@@ -39,7 +39,8 @@ func (r RoomInfo) MarshalJSON() ([]byte, error) {
 	type fields RoomInfo // the fields without the methods
 	type plain struct {
 		fields
-		Metadata struct{} `json:"-"` // hides fields.Metadata
+		// Left nil and omitted, it hides fields.Metadata (the shallower field wins).
+		Metadata json.RawMessage `json:"metadata,omitempty"`
 	}
 	head, err := json.Marshal(plain{fields: fields(r)})
 	if err != nil {

@@ -63,6 +63,9 @@ func TestValidRequestCreatesOneRoom(t *testing.T) {
 			if r.Created.Duplicate || r.Created.Attempts != 1 {
 				t.Errorf("duplicate=%t attempts=%d, want a fresh room made in one attempt", r.Created.Duplicate, r.Created.Attempts)
 			}
+			if n := strings.Count(string(r.Ev.Data()), `"metadata":`); n != 1 {
+				t.Errorf("room.created data has %d metadata members, want 1 (room_info.metadata): %s", n, r.Ev.Data())
+			}
 			if want := events.ResultMsgID(events.OriginOf(ev)); r.MsgID != want {
 				t.Errorf("Nats-Msg-Id %q, want %q (derived from the request)", r.MsgID, want)
 			}
