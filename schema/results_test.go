@@ -30,6 +30,27 @@ func TestValidateResult(t *testing.T) {
 	roomInfo := json.RawMessage(`{"room_title":"T","room_id":"r1","sid":"RM_x","joined_participants":0,"is_running":true,` +
 		`"is_recording":false,"is_active_rtmp":false,"webhook_url":"","is_breakout_room":false,"parent_room_id":"",` +
 		`"creation_time":1772442000,"metadata":{"room_title":"T"}}`)
+	// A request as the worker embeds it in a retries_exhausted failure.
+	req, err := events.NewCreateRoomRequest([]byte(`{"room_id":"r1","metadata":{"room_title":"T"}}`),
+		events.WithSource("urn:example:scheduler"),
+		events.WithExtension(events.ExtTraceParent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+		events.WithExtension("priority", int32(3)), events.WithExtension("urgent", true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, embedded, err := events.EncodeStructured(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.DataEncoded = append(req.DataEncoded, '\n') // not written as is: data_base64
+	_, embedded64, err := events.EncodeStructured(req)
+	if err != nil || !strings.Contains(string(embedded64), `"data_base64":`) {
+		t.Fatalf("%s (%v), want data_base64", embedded64, err)
+	}
+	exhausted := func(request string) []byte {
+		return []byte(`{"room_id":"r1","reason":"retries_exhausted","message":"m","attempts":10,"request":` + request + `}`)
+	}
+	const minimalRequest = `{"specversion":"1.0","id":"a","source":"s","type":"room.create","data":{}}`
 	tests := []struct {
 		name    string
 		typ     string
@@ -50,6 +71,22 @@ func TestValidateResult(t *testing.T) {
 		{"failed, unknown reason", "room.failed", []byte(`{"reason":"oops","message":"m","attempts":0}`), "/reason"},
 		{"failed, bad pointer", "room.failed", []byte(`{"reason":"invalid_request","message":"m","attempts":0,"errors":[{"path":"room_id","message":"x"}]}`), "/errors/0/path"},
 		{"failed, negative attempts", "room.failed", []byte(`{"reason":"rejected","message":"m","attempts":-1}`), "/attempts"},
+		{"failed with its request, from the Go type", "room.failed", mustJSON(t, events.RoomFailed{RoomID: "r1",
+			Reason: events.ReasonRetriesExhausted, Message: "m", Attempts: 10, Request: embedded}), ""},
+		{"failed with its request as data_base64", "room.failed", exhausted(string(embedded64)), ""},
+		{"failed with a minimal request", "room.failed", exhausted(minimalRequest), ""},
+		{"request on a rejected failure", "room.failed", []byte(`{"reason":"rejected","message":"m","attempts":1,"request":` +
+			minimalRequest + `}`), "/reason: value must be 'retries_exhausted'"},
+		{"request without id", "room.failed", exhausted(`{"specversion":"1.0","source":"s","type":"room.create","data":{}}`),
+			"/request: missing property 'id'"},
+		{"request of another type", "room.failed", exhausted(strings.Replace(minimalRequest, "room.create", "room.created", 1)), "/request/type"},
+		{"request in another spec version", "room.failed", exhausted(strings.Replace(minimalRequest, `"1.0"`, `"0.3"`, 1)), "/request/specversion"},
+		{"request without data", "room.failed", exhausted(`{"specversion":"1.0","id":"a","source":"s","type":"room.create"}`), "/request: missing property 'data'"},
+		{"request with data twice", "room.failed", exhausted(strings.Replace(minimalRequest, `"data":{}`, `"data":{},"data_base64":"e30="`, 1)), "/request: 'oneOf' failed"},
+		{"request with an invalid extension name", "room.failed", exhausted(strings.Replace(minimalRequest, "{", `{"Trace-Parent":"x",`, 1)),
+			"'Trace-Parent' does not match pattern"},
+		{"request with an object extension", "room.failed", exhausted(strings.Replace(minimalRequest, "{", `{"ext":{},`, 1)), "/request/ext"},
+		{"request as a string", "room.failed", exhausted(`"{}"`), "/request: got string, want object"},
 		{"not JSON", "room.failed", []byte(`{`), "not JSON"},
 		{"array", "room.created", []byte(`[]`), "(root)"},
 	}

@@ -386,22 +386,6 @@ func TestReplay(t *testing.T) {
 	env.CheckResultSchemas()
 }
 
-// With work-queue retention the answered request is gone: replay says so.
-func TestReplayWorkQueue(t *testing.T) {
-	env := testenv.New(t, func(c *worker.Config) { c.MaxAttempts = 1; c.MaxDeliver = 2 })
-	env.StartWorker(nil)
-	env.Standin.SetFaults(plugnmeettest.Faults{Error5xxRate: 1})
-	workdir(t, map[string][]byte{"r.json": testenv.Request("wq-room")})
-	if got := runWith(t, env, "", "publish", "-wait", "r.json"); got.code != 1 {
-		t.Fatalf("publish: exit %d, %s", got.code, got.stderr)
-	}
-	got := runWith(t, env, "", "replay", "-reason", "retries_exhausted", "-since", "1h")
-	if got.code != 1 || !strings.Contains(got.stdout, "not found wq-room request ") ||
-		!strings.Contains(got.stdout, "REQUEST_RETENTION=limits") || !strings.HasSuffix(got.stdout, "0 republished, 0 already replayed, 1 not found\n") {
-		t.Errorf("exit %d\n%s%s", got.code, got.stdout, got.stderr)
-	}
-}
-
 // syncBuilder is a strings.Builder safe for concurrent use.
 type syncBuilder struct {
 	mu sync.Mutex

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/roomworker/roomworker/events"
@@ -17,15 +18,21 @@ const replayHelp = `Usage: roomctl replay -reason retries_exhausted|rejected [-s
 
 Republishes the requests behind room.failed results with the given reason,
 for example after a plugNmeet outage is over. For each such result stored in
-EVENTS_STREAM within -since, roomctl finds the original request in
-REQUEST_STREAM and publishes a copy: the same data, source and extensions,
-with a new id derived from the failed result (so the same failure always
-maps to the same replay id) and the original id in the "replayof" extension.
+EVENTS_STREAM within -since, roomctl publishes a copy of the original
+request: the same data, source and extensions, with a new id derived from
+the failed result (so the same failure always maps to the same replay id)
+and the original id in the "replayof" extension.
 
-Where the original requests come from: REQUEST_STREAM must still hold them,
-which means the worker runs with REQUEST_RETENTION=limits. With the default
-work-queue retention JetStream deletes a request once the worker has
-answered it, and replay reports such failures as "not found" (exit status 1).
+Where the original requests come from:
+  retries_exhausted  the failure carries its request (data.request), so
+                     replay works with either REQUEST_RETENTION. Failures
+                     published by a roomworker that did not embed the
+                     request yet are looked up in REQUEST_STREAM instead.
+  rejected           the failure does not carry its request: REQUEST_STREAM
+                     must still hold it, which means roomworker runs with
+                     REQUEST_RETENTION=limits. With the default work-queue
+                     retention JetStream deletes a request once it is
+                     answered, and replay reports it as "not found".
 
 Idempotent: a failure is skipped when its replay id is already in
 REQUEST_STREAM (published, result pending) or already has a result in
@@ -123,18 +130,31 @@ func runReplay(ctx context.Context, e env, args []string) int {
 	}
 
 	// 2. The original requests, matched exactly: the worker derives a
-	// failure's id from its request's source and id.
-	wanted := make(map[string]bool, len(failures))
-	for _, f := range failures {
-		wanted[f.ev.ID()] = true
-	}
+	// failure's id from its request's source and id. A retries_exhausted
+	// failure carries its request; the others, and failures from before the
+	// worker embedded it, are looked up in the request stream, which is
+	// scanned anyway to find replays still pending.
 	originals := map[string]*event.Event{} // failed result id -> request
-	published := map[string]bool{}         // ids of the requests in the stream
+	unreadable := map[string]error{}       // failed result id -> why its embedded request is unusable
+	wanted := map[string]bool{}
+	for _, f := range failures {
+		req, err := embeddedRequest(f)
+		switch {
+		case err != nil:
+			unreadable[f.ev.ID()] = err
+			wanted[f.ev.ID()] = true
+		case req != nil:
+			originals[f.ev.ID()] = req
+		default:
+			wanted[f.ev.ID()] = true
+		}
+	}
+	published := map[string]bool{} // ids of the requests in the stream
 	workQueue := false
 	if len(failures) > 0 {
 		workQueue, err = scanRequests(ctx, s, func(ev *event.Event) {
 			published[ev.ID()] = true
-			if id := events.ResultID(events.OriginOf(ev), events.TypeRoomFailed); wanted[id] {
+			if id := events.ResultID(events.OriginOf(ev), events.TypeRoomFailed); wanted[id] && originals[id] == nil {
 				originals[id] = ev
 			}
 		})
@@ -164,11 +184,8 @@ func runReplay(ctx context.Context, e env, args []string) int {
 		}
 		req := originals[f.ev.ID()]
 		if req == nil {
-			why := "the request is no longer in " + s.RequestStream
-			if workQueue {
-				why += " (work-queue retention deletes answered requests: run roomworker with REQUEST_RETENTION=limits)"
-			}
-			fmt.Fprintf(e.stdout, "not found %s request %s: %s\n", room, orig, why)
+			fmt.Fprintf(e.stdout, "not found %s request %s: %s\n", room, orig,
+				notFoundReason(f, unreadable[f.ev.ID()], s.RequestStream, workQueue))
 			missing++
 			continue
 		}
@@ -200,6 +217,47 @@ func runReplay(ctx context.Context, e env, args []string) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// embeddedRequest returns the request event a failure carries in
+// data.request: nil when it carries none, an error when what it carries is
+// no readable room.create event or not the request this failure answers.
+func embeddedRequest(f *resultEvent) (*event.Event, error) {
+	if len(f.failed.Request) == 0 || string(f.failed.Request) == "null" {
+		return nil, nil
+	}
+	req, _, err := events.Decode(nats.Header{"Content-Type": {event.ApplicationCloudEventsJSON}}, f.failed.Request)
+	if err != nil {
+		return nil, fmt.Errorf("the request it carries is unreadable: %w", err)
+	}
+	if req.Type() != events.TypeCreateRoom {
+		return nil, fmt.Errorf("the request it carries has type %q, not %s", printable(req.Type()), events.TypeCreateRoom)
+	}
+	if events.ResultID(events.OriginOf(req), events.TypeRoomFailed) != f.ev.ID() || req.ID() != f.requestID {
+		return nil, fmt.Errorf("the request it carries (source %q, id %q) is not the one this failure answers",
+			printable(req.Source()), printable(req.ID()))
+	}
+	return req, nil
+}
+
+// notFoundReason explains why the request behind failure f could not be
+// found: embedded is the problem with the request f carries (nil when it
+// carries none).
+func notFoundReason(f *resultEvent, embedded error, stream string, workQueue bool) string {
+	why := "the request is no longer in " + stream
+	if embedded != nil {
+		why = embedded.Error() + ", and it is no longer in " + stream
+	} else if f.failed.Reason == events.ReasonRetriesExhausted {
+		why = "the failure does not carry its request (published by an older roomworker), and it is no longer in " + stream
+	}
+	if !workQueue {
+		return why
+	}
+	if f.failed.Reason == events.ReasonRejected {
+		return why + " (rejected failures do not carry their request, and work-queue retention deletes answered requests:" +
+			" run roomworker with REQUEST_RETENTION=limits to replay them)"
+	}
+	return why + " (work-queue retention deletes answered requests)"
 }
 
 // scanRequests calls fn with every readable request event in the request
