@@ -148,6 +148,9 @@ func (w *Worker) process(ctx context.Context, d *delivery) ending {
 		}
 		_ = json.Unmarshal(req.data, &head) // best effort, to name the room in the failure
 		roomID, _ := head.RoomID.(string)
+		if roomID != "" {
+			d.log = d.log.With("room_id", roomID)
+		}
 		f := events.RoomFailed{Reason: events.ReasonInvalidRequest, Message: err.Error()}
 		var se *schema.Error
 		if errors.As(err, &se) {

@@ -140,6 +140,7 @@ func TestInvalidMessagesFailWithoutAPICall(t *testing.T) {
 	if len(e.Results()) != len(cases) {
 		t.Errorf("%d results for %d requests", len(e.Results()), len(cases))
 	}
+	e.CheckResultSchemas()
 }
 
 func TestOversizedMessageIsInvalidEvent(t *testing.T) {
@@ -211,13 +212,16 @@ func TestDuplicatesAcrossThreeWorkers(t *testing.T) {
 	if dups != len(ids)-1 {
 		t.Errorf("%d results marked duplicate, want %d", dups, len(ids)-1)
 	}
+	e.CheckResultSchemas()
 }
 
 func TestTransientFaultsAllCreated(t *testing.T) {
 	e := testenv.New(t, func(c *worker.Config) {
 		c.Concurrency = 32
 		c.MaxAckPending = 256
-		c.RequestTimeout = 500 * time.Millisecond
+		// Long enough that only injected faults, never a slow machine, leave a create's outcome
+		// unknown (a call that times out on our side may still create the room).
+		c.RequestTimeout = 3 * time.Second
 	})
 	e.Standin.SetFaults(plugnmeettest.Faults{
 		Error5xxRate: 0.12, ResetRate: 0.06, TimeoutRate: 0.02, LockTimeoutRate: 0.05, LostAnswerRate: 0.05,
@@ -259,6 +263,7 @@ func TestTransientFaultsAllCreated(t *testing.T) {
 	if stats.RoomsCreated != n {
 		t.Errorf("the stand-in started %d sessions, want %d", stats.RoomsCreated, n)
 	}
+	e.CheckResultSchemas()
 	t.Logf("create calls %d (faults: 5xx %d, resets %d, timeouts %d, lock timeouts %d, lost answers %d)",
 		stats.CreateCalls, inj.Errors5xx, inj.Resets, inj.Timeouts, inj.LockTimeouts, inj.LostAnswers)
 }
@@ -323,6 +328,9 @@ func TestAlways5xxExhaustsRetriesWithGrowingDelays(t *testing.T) {
 	info := e.ConsumerInfo()
 	if info.NumAckPending != 0 || info.NumPending != 0 {
 		t.Errorf("the request must be finished: ack pending %d, pending %d", info.NumAckPending, info.NumPending)
+	}
+	if n := e.CheckResultSchemas(); n != 1 {
+		t.Errorf("%d results checked against the result schemas, want 1", n)
 	}
 	t.Logf("delays between attempts: %v", gaps)
 }
@@ -407,6 +415,7 @@ func TestAppliedSettingsWarning(t *testing.T) {
 	if !found {
 		t.Errorf("no warning for /metadata/room_features/allow_webcams requested false applied true: %+v", r.Created.Warnings)
 	}
+	e.CheckResultSchemas()
 }
 
 func TestConsumerMismatchRefusesReadiness(t *testing.T) {
