@@ -4,7 +4,7 @@ GOFLAGS   ?=
 TESTFLAGS ?= -race -count=1 -timeout 15m
 BIN       := bin
 
-.PHONY: all demo test vet fmt build fuzz bench microbench check-alerts clean
+.PHONY: all demo test vet fmt build fuzz bench microbench check-alerts image image-local test-containers clean
 
 all: build
 
@@ -44,6 +44,18 @@ microbench:
 ## check-alerts: promtool on the alert rules and their unit tests
 check-alerts:
 	cd deploy/prometheus && promtool check rules alerts.yml && promtool test rules alerts_test.yml
+
+## image: the container image, built by Docker from ./Dockerfile
+image:
+	docker build -t roomworker:latest --build-arg VERSION="$$(git describe --tags --always --dirty)" --build-arg REVISION="$$(git rev-parse HEAD)" .
+
+## image-local: the same runtime image, and a NATS server image, from binaries built here (pulls nothing)
+image-local:
+	deploy/docker/build-local-images.sh
+
+## test-containers: the testcontainers scenarios and the compose smoke test, on the local images
+test-containers: image-local
+	NATS_IMAGE=nats-server:local ROOMWORKER_IMAGE=roomworker:local $(GO) test -race -count=1 -v ./deploy/containertest
 
 clean:
 	rm -rf $(BIN)
