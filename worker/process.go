@@ -147,7 +147,12 @@ func (w *Worker) process(ctx context.Context, d *delivery) ending {
 			RoomID any `json:"room_id"`
 		}
 		_ = json.Unmarshal(req.data, &head) // best effort, to name the room in the failure
+		// Name the room only when its id is well formed: an id with control characters or of
+		// absurd length must not reach a CloudEvents subject (or a log line).
 		roomID, _ := head.RoomID.(string)
+		if !wellFormedRoomID(roomID) {
+			roomID = ""
+		}
 		if roomID != "" {
 			d.log = d.log.With("room_id", roomID)
 		}
@@ -321,14 +326,15 @@ func (w *Worker) created(ctx context.Context, d *delivery, leaseRev uint64, info
 	}
 	rec := Record{State: StateCreated, RequestID: req.ev.ID(), RequestKey: req.key, PayloadHash: req.payloadHash,
 		SID: info.SID, RoomInfo: roomInfo, Warnings: warnings, Attempts: attempts, At: time.Now().UTC()}
-	if err := w.store.complete(d.ops, req.roomID, leaseRev, rec); err != nil {
-		// The room exists; a redelivery will call create again and plugNmeet answers with the
-		// same live session.
-		return w.infraTrouble(d, err)
+	// The record and the result are written at the same time; both are stored before the ack.
+	// Either order survives a crash between them: a redelivery finds the record and republishes
+	// the same result (same Nats-Msg-Id), or finds no record and plugNmeet returns the live session.
+	end := w.succeed(ctx, d, rec, false, func() error { return w.store.complete(d.ops, req.roomID, leaseRev, rec) })
+	if end.act == actAck {
+		w.clearCounter(d, hadCounter)
+		w.metrics.warnings.Add(float64(len(warnings)))
 	}
-	w.clearCounter(d, hadCounter)
-	w.metrics.warnings.Add(float64(len(warnings)))
-	return w.succeed(ctx, d, rec, false)
+	return end
 }
 
 // fromRecord answers a request from the idempotency record, without calling plugNmeet. The
@@ -338,10 +344,12 @@ func (w *Worker) fromRecord(ctx context.Context, d *delivery, rec *Record) endin
 	if dup {
 		w.metrics.idempotencyHits.Inc()
 	}
-	return w.succeed(ctx, d, *rec, dup)
+	return w.succeed(ctx, d, *rec, dup, nil)
 }
 
-func (w *Worker) succeed(ctx context.Context, d *delivery, rec Record, dup bool) ending {
+// succeed publishes room.created for rec, running store (when given) while the PubAck is on its
+// way, and acks once both are done.
+func (w *Worker) succeed(ctx context.Context, d *delivery, rec Record, dup bool, store func() error) ending {
 	data := events.RoomCreated{RoomID: d.req.roomID, SID: rec.SID, RoomInfo: rec.RoomInfo,
 		Duplicate: dup, Attempts: rec.Attempts, Warnings: rec.Warnings}
 	if dup {
@@ -351,8 +359,22 @@ func (w *Worker) succeed(ctx context.Context, d *delivery, rec Record, dup bool)
 	if err != nil {
 		return w.infraTrouble(d, err)
 	}
-	if err := w.publishResult(d, events.TypeRoomCreated, d.req.roomID, body); err != nil {
+	wait, err := w.startPublish(d, events.TypeRoomCreated, d.req.roomID, body)
+	if err != nil {
 		return w.infraTrouble(d, err)
+	}
+	var storeErr error
+	if store != nil {
+		storeErr = store()
+	}
+	if err := wait(); err != nil {
+		return w.infraTrouble(d, err)
+	}
+	if storeErr != nil {
+		// The room exists and its result is stored; a redelivery finds no record, calls create
+		// again (plugNmeet returns the live session) and republishes the same result, which
+		// JetStream drops as a duplicate.
+		return w.infraTrouble(d, storeErr)
 	}
 	reason := "created"
 	if dup {
@@ -378,36 +400,60 @@ func (w *Worker) fail(ctx context.Context, d *delivery, roomID string, f events.
 	return ending{act: actTerm, reason: string(f.Reason)}
 }
 
-// publishResult stores a result event in the events stream and waits for its PubAck. The
-// result's id and Nats-Msg-Id derive from the request (or, for a message that is no valid event,
-// from its stream position), so a redelivered request never adds a second result.
+// publishResult stores a result event in the events stream and waits for its PubAck.
 func (w *Worker) publishResult(d *delivery, typ, roomID string, data any) error {
+	wait, err := w.startPublish(d, typ, roomID, data)
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// startPublish sends a result event to the events stream and returns a function that waits for
+// its PubAck. The result's id and Nats-Msg-Id derive from the request (or, for a message that is
+// no valid event, from its stream position), so a redelivered request never adds a second result.
+func (w *Worker) startPublish(d *delivery, typ, roomID string, data any) (wait func() error, err error) {
 	origin := events.StreamOrigin(d.meta.Stream, d.meta.Sequence.Stream)
 	if d.req != nil {
 		origin = events.OriginOf(d.req.ev)
 	}
 	ev, err := events.NewResultFor(origin, typ, w.cfg.EventSource, data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if roomID != "" {
 		ev.SetSubject(roomID)
 	}
 	h, body, err := events.EncodeBinary(ev)
 	if err != nil {
-		return fmt.Errorf("encode result: %w", err)
+		return nil, fmt.Errorf("encode result: %w", err)
 	}
 	subject := w.cfg.CreatedSubject
 	if typ == events.TypeRoomFailed {
 		subject = w.cfg.FailedSubject
 	}
 	msg := &nats.Msg{Subject: subject, Header: h, Data: body}
-	if _, err := w.js.PublishMsg(d.ops, msg, jetstream.WithMsgID(events.ResultMsgID(origin)),
-		jetstream.WithExpectStream(w.cfg.EventsStream)); err != nil {
-		return fmt.Errorf("publish %s: %w", typ, err)
+	fut, err := w.js.PublishMsgAsync(msg, jetstream.WithMsgID(events.ResultMsgID(origin)),
+		jetstream.WithExpectStream(w.cfg.EventsStream))
+	if err != nil {
+		return nil, fmt.Errorf("publish %s: %w", typ, err)
 	}
-	return nil
+	return func() error {
+		t := time.NewTimer(publishAckTimeout)
+		defer t.Stop()
+		select {
+		case <-fut.Ok():
+			return nil
+		case err := <-fut.Err():
+			return fmt.Errorf("publish %s: %w", typ, err)
+		case <-t.C:
+			return fmt.Errorf("publish %s: no PubAck within %s", typ, publishAckTimeout)
+		}
+	}, nil
 }
+
+// publishAckTimeout bounds the wait for a result's PubAck.
+const publishAckTimeout = 10 * time.Second
 
 // infraTrouble puts a delivery back when NATS itself failed us (KV or publish): not an attempt.
 func (w *Worker) infraTrouble(d *delivery, err error) ending {
@@ -440,8 +486,9 @@ func (w *Worker) releaseLease(d *delivery, rev uint64, prev *entry) {
 	}
 }
 
+// clearCounter removes the attempt counter of a finished request, when earlier deliveries left one.
 func (w *Worker) clearCounter(d *delivery, had bool) {
-	if !had && d.meta.NumDelivered == 1 {
+	if !had {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -473,6 +520,20 @@ func jitter(d time.Duration) time.Duration {
 func requestKey(source, id string) string {
 	sum := sha256.Sum256([]byte(source + "\x00" + id))
 	return hex.EncodeToString(sum[:16])
+}
+
+// wellFormedRoomID reports whether id has the shape plugNmeet accepts: 1 to 64 of [a-zA-Z0-9_-].
+func wellFormedRoomID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func isJSONContentType(ct string) bool {
