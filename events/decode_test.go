@@ -162,6 +162,7 @@ func TestDecodeInvalid(t *testing.T) {
 		{"structured: specversion 0.3", ceJSON, `{"specversion":"0.3","id":"1","source":"/s","type":"t"}`, ModeStructured, "/specversion",
 			[]string{`specversion "0.3" is not supported`}},
 		{"structured: no specversion", ceJSON, `{"id":"1","source":"/s","type":"t"}`, ModeStructured, "/specversion", []string{"missing required attribute specversion"}},
+		{"structured: id given twice", ceJSON, `{` + valid + `,"id":"other"}`, ModeStructured, "/id", []string{`member "id" is given more than once`}},
 		{"structured: id not a string", ceJSON, `{"specversion":"1.0","id":1,"source":"/s","type":"t"}`, ModeStructured, "/id", []string{`member "id": must be a JSON string`}},
 		{"structured: data and data_base64", ceJSON, `{` + valid + `,"data":{},"data_base64":"AA=="}`, ModeStructured, "/data", []string{"must not both be present"}},
 		{"structured: numeric data_base64 (panics the SDK reader)", ceJSON, `{"data_base64":1,` + valid + `}`, ModeStructured, "/data_base64", []string{"must be a JSON string"}},

@@ -42,9 +42,13 @@ func decodeStructured(body []byte) (*event.Event, error) {
 		p.add("", msg)
 		return nil, p.err(ModeStructured)
 	}
-	members, ok := splitObject(body)
+	members, dup, ok := splitObject(body)
 	if !ok {
 		p.add("", "body is not a JSON object")
+		return nil, p.err(ModeStructured)
+	}
+	if dup != "" {
+		p.add(dup, fmt.Sprintf("%s is given more than once; readers would disagree on which counts", memberName(dup)))
 		return nil, p.err(ModeStructured)
 	}
 	if len(members) > MaxAttributes+2 { // attributes and extensions, data, data_base64
@@ -186,12 +190,12 @@ func jsonString(raw []byte) (s string, ok bool) {
 }
 
 // splitObject returns the members of b, which must be valid JSON, as
-// slices of b, or ok = false when b is not an object. A later duplicate
-// name wins, as with encoding/json.
-func splitObject(b []byte) (m map[string]json.RawMessage, ok bool) {
+// slices of b, or ok = false when b is not an object. dup is the first member
+// name given twice, if any (encoding/json would silently keep the last).
+func splitObject(b []byte) (m map[string]json.RawMessage, dup string, ok bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, false
+		return nil, "", false
 	}
 	m = make(map[string]json.RawMessage, 12)
 	i = skipSpace(b, i+1)
@@ -199,21 +203,24 @@ func splitObject(b []byte) (m map[string]json.RawMessage, ok bool) {
 		end := stringEnd(b, i)
 		name, ok := memberNameOf(b[i:end])
 		if !ok {
-			return nil, false
+			return nil, "", false
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
-			return nil, false
+			return nil, "", false
 		}
 		i = skipSpace(b, i+1)
 		end = valueEnd(b, i)
+		if _, seen := m[name]; seen && dup == "" {
+			dup = name
+		}
 		m[name] = b[i:end:end]
 		i = skipSpace(b, end)
 		if i < len(b) && b[i] == ',' {
 			i = skipSpace(b, i+1)
 		}
 	}
-	return m, true
+	return m, dup, true
 }
 
 // memberNameOf decodes a member name, without allocating for the names

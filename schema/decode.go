@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -50,7 +52,78 @@ func decodeStd(data []byte) (any, *FieldError) {
 		off := end + len(data[end:]) - len(bytes.TrimLeft(data[end:], " \t\r\n"))
 		return nil, rootError(fmt.Sprintf("is not valid JSON: unexpected data after the top-level value (%s)", position(data, off)))
 	}
+	if ptr, ok := duplicateMember(data); ok {
+		return nil, &FieldError{Path: ptr, Message: "is given more than once in its object; give each member once"}
+	}
 	return doc, nil
+}
+
+// duplicateMember finds the first object member named twice in data (valid JSON) and returns
+// its JSON Pointer. encoding/json keeps the last value silently; plugNmeet refuses the request.
+func duplicateMember(data []byte) (string, bool) {
+	type frame struct {
+		object bool
+		seen   map[string]bool
+		key    string // object: the member being read
+		index  int    // array: the item being read
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var stack []*frame
+	pointer := func(last string) string {
+		var b strings.Builder
+		for _, f := range stack[:len(stack)-1] {
+			b.WriteByte('/')
+			if f.object {
+				b.WriteString(escapeToken(f.key))
+			} else {
+				b.WriteString(strconv.Itoa(f.index))
+			}
+		}
+		return b.String() + "/" + escapeToken(last)
+	}
+	// valueDone moves the enclosing container past the value just read.
+	valueDone := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if f := stack[len(stack)-1]; f.object {
+			f.key = ""
+		} else {
+			f.index++
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.key == "" {
+			if k, ok := tok.(string); ok { // a member name
+				if top.seen[k] {
+					return pointer(k), true
+				}
+				top.seen[k] = true
+				top.key = k
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, seen: map[string]bool{}})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }
 
 func rootError(msg string) *FieldError {

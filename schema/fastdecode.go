@@ -162,8 +162,13 @@ func (d *fastDecoder) object() (any, bool) {
 	}
 	members := d.members[base:]
 	m := make(map[string]any, len(members))
-	for _, kv := range members { // a later duplicate wins, as in encoding/json
+	for _, kv := range members {
 		m[kv.key] = kv.val
+	}
+	if len(m) < len(members) {
+		// A member named twice: refused (decodeStd says which), since readers disagree on
+		// which value counts and plugNmeet itself refuses duplicate fields.
+		return nil, false
 	}
 	clear(members)
 	d.members = d.members[:base]
