@@ -4,7 +4,7 @@ GOFLAGS   ?=
 TESTFLAGS ?= -race -count=1 -timeout 15m
 BIN       := bin
 
-.PHONY: all demo test vet fmt build fuzz bench microbench check-alerts image image-local test-containers clean
+.PHONY: all demo test vet fmt build fuzz bench microbench check-alerts image image-local test-containers soak clean
 
 all: build
 
@@ -44,6 +44,12 @@ microbench:
 ## check-alerts: promtool on the alert rules and their unit tests
 check-alerts:
 	cd deploy/prometheus && promtool check rules alerts.yml && promtool test rules alerts_test.yml
+
+## soak: chaos soak: nats-server, the plugNmeet stand-in and 3 roomworkers as processes, killed and
+##       restarted while requests flow; prints a JSON summary, fails on any loss; e.g. SOAK_ARGS="-n 500"
+SOAK_ARGS ?=
+soak:
+	$(GO) run ./cmd/roomsoak $(SOAK_ARGS)
 
 ## image: the container image, built by Docker from ./Dockerfile
 image:

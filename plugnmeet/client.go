@@ -3,6 +3,8 @@ package plugnmeet
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -149,6 +152,26 @@ func DefaultHTTPClient() *http.Client {
 			return http.ErrUseLastResponse
 		},
 	}
+}
+
+// HTTPClientWithCA is DefaultHTTPClient trusting, besides the system roots, the PEM
+// certificates in caFile: for a plugNmeet server behind a private CA (PLUGNMEET_CA).
+func HTTPClientWithCA(caFile string) (*http.Client, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("plugnmeet: CA file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("plugnmeet: CA file %s holds no PEM certificate", caFile)
+	}
+	hc := DefaultHTTPClient()
+	tr := hc.Transport.(*http.Transport)
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return hc, nil
 }
 
 // envelope is the part every answer shares.

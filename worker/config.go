@@ -63,6 +63,7 @@ type PlugNmeetConfig struct {
 	APIKey     string `env:"PLUGNMEET_API_KEY"`
 	APISecret  Secret `env:"PLUGNMEET_API_SECRET"`
 	SecretFile string `env:"PLUGNMEET_API_SECRET_FILE"`
+	CA         string `env:"PLUGNMEET_CA"` // PEM CA bundle for a plugNmeet server over HTTPS with a private CA
 }
 
 // Secret is a string that never prints itself.

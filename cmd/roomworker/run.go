@@ -86,10 +86,17 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 	reg.MustRegister(buildInfoGauge)
 	metrics := worker.NewMetrics(reg)
 
+	var httpClient *http.Client // nil: plugnmeet's default
+	if cfg.PlugNmeet.CA != "" {
+		if httpClient, err = plugnmeet.HTTPClientWithCA(cfg.PlugNmeet.CA); err != nil {
+			return fmt.Errorf("PLUGNMEET_CA: %w", err)
+		}
+	}
 	api, err := plugnmeet.New(plugnmeet.Config{
-		URL:       cfg.PlugNmeet.URL,
-		APIKey:    cfg.PlugNmeet.APIKey,
-		APISecret: string(cfg.PlugNmeet.APISecret),
+		URL:        cfg.PlugNmeet.URL,
+		APIKey:     cfg.PlugNmeet.APIKey,
+		APISecret:  string(cfg.PlugNmeet.APISecret),
+		HTTPClient: httpClient,
 	})
 	if err != nil {
 		return fmt.Errorf("plugNmeet client: %w", err)
