@@ -151,9 +151,11 @@ type rssSample struct {
 	pid int
 }
 
-// sampleWarmRSS records worker 0's RSS once a fifth of the requests have results.
+// sampleWarmRSS records worker 0's RSS once a fifth of the requests have results, and at least
+// 1,000 (or half of a short run), so the Go heap has grown to its working size first.
 func (s *soak) sampleWarmRSS(ctx context.Context, items []publishItem, out *rssSample) {
-	want := uint64(len(requestsOf(items)) / 5)
+	total := len(requestsOf(items))
+	want := uint64(max(total/5, min(1000, total/2)))
 	for {
 		select {
 		case <-ctx.Done():

@@ -15,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/roomworker/roomworker/events"
-	"github.com/roomworker/roomworker/plugnmeet"
 	"github.com/roomworker/roomworker/plugnmeet/plugnmeettest"
 )
 
@@ -41,7 +40,8 @@ type summary struct {
 
 	CreateCalls         int64                    `json:"create_calls"`          // create calls the stand-in received
 	CreateCallsServed   int64                    `json:"create_calls_served"`   // ... minus the ones a fault answered without creating
-	CreateBound         int64                    `json:"create_bound"`          // distinct (room_id, payload) + lost answers + kill allowance
+	CreateBound         int64                    `json:"create_bound"`          // distinct (room_id, payload) + lost answers + kill allowance + abandoned
+	Abandoned           int64                    `json:"abandoned"`             // creates whose caller had gone before the answer (stand-in count)
 	DistinctPairs       int                      `json:"distinct_pairs"`        // distinct (room_id, payload) among valid requests
 	LostAnswersInjected int64                    `json:"lost_answers_injected"` // creates whose answer the stand-in dropped
 	KillAllowance       float64                  `json:"kill_allowance"`        // requests in flight in SIGKILLed workers
@@ -145,10 +145,9 @@ func (s *soak) check(ctx context.Context, reqs []*request, drained bool, warm *r
 	inj := st.Injected
 	sum.FaultsInjected = inj
 	sum.CreateCalls = st.CreateCalls
-	// Injected 401s also answer the paused workers' credential probes (isRoomActive): only the
-	// rest can have been create calls, so served is never underestimated.
-	unauthorizedCreates := max(0, inj.Unauthorized-st.Calls[plugnmeet.RouteIsRoomActive])
-	sum.CreateCallsServed = st.CreateCalls - inj.Errors5xx - inj.Resets - inj.Timeouts - inj.LockTimeouts - unauthorizedCreates - st.LockTimeouts
+	sum.CreateCallsServed = st.CreateCalls - inj.Errors5xx - inj.Resets - inj.Timeouts - inj.LockTimeouts -
+		st.CreateAuthFailures - st.LockTimeouts
+	sum.Abandoned = st.Abandoned
 	sum.LostAnswersInjected = inj.LostAnswers
 	sum.RoomsCreated = st.RoomsCreated
 
@@ -162,7 +161,7 @@ func (s *soak) check(ctx context.Context, reqs []*request, drained bool, warm *r
 	crashes, termErrs := append([]string(nil), s.crashLog...), append([]string(nil), s.termExitErrors...)
 	warmKB, warmPID := warm.kb, warm.pid
 	s.mu.Unlock()
-	sum.CreateBound = int64(sum.DistinctPairs) + sum.LostAnswersInjected + int64(sum.KillAllowance)
+	sum.CreateBound = int64(sum.DistinctPairs) + sum.LostAnswersInjected + int64(sum.KillAllowance) + sum.Abandoned
 
 	sum.RSSWarmKB = warmKB
 	if pid := s.workers[0].pid(); pid == warmPID && warmPID != 0 {

@@ -114,6 +114,11 @@ type Stats struct {
 	RoomsCreated int64            `json:"rooms_created"` // new sessions started
 	ActiveRooms  int              `json:"active_rooms"`  // sessions active now
 	AuthFailures int64            `json:"auth_failures"` // 401 answers, injected ones included
-	LockTimeouts int64            `json:"lock_timeouts"` // callers that waited LockWait for a room lock in vain
-	Injected     FaultStats       `json:"injected"`      // faults injected, by kind
+	// CreateAuthFailures are the create calls among AuthFailures.
+	CreateAuthFailures int64 `json:"create_auth_failures"`
+	// Abandoned are create calls that reached room creation but whose caller had gone (timed out,
+	// cancelled, killed) by the time the answer was ready: the caller cannot know the outcome.
+	Abandoned    int64      `json:"abandoned"`
+	LockTimeouts int64      `json:"lock_timeouts"` // callers that waited LockWait for a room lock in vain
+	Injected     FaultStats `json:"injected"`      // faults injected, by kind
 }

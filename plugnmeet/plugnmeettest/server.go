@@ -268,6 +268,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.countCreate(roomIDOf(body))
 	}
 	if a, ok := s.authenticate(r, body, f); !ok {
+		if path == plugnmeet.RouteCreate {
+			s.mu.Lock()
+			s.stats.CreateAuthFailures++
+			s.mu.Unlock()
+		}
 		write(w, a)
 		return
 	}
@@ -400,7 +405,13 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, body []byte
 		dropConnection(w, false)
 		return
 	}
-	write(w, s.create(r.Context(), body))
+	a := s.create(r.Context(), body)
+	if r.Context().Err() != nil {
+		s.mu.Lock()
+		s.stats.Abandoned++
+		s.mu.Unlock()
+	}
+	write(w, a)
 }
 
 func lockTimeout(roomID string) answer {
