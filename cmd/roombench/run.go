@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,6 +65,7 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 	fs.Float64Var(&o.paceSeconds, "pace-seconds", 3, "latency phase: how long to publish at the paced rate")
 	fs.StringVar(&o.workerBin, "worker-bin", "", "roomworker binary to run (default: built from this module)")
 	fs.BoolVar(&o.skipBaseline, "no-baseline", false, "skip the baseline (ratio is then 0)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (nats-server, stand-in, driver) to `FILE`")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: roombench [flags]\n\nFor each configuration prints one JSON line: requests/s of roomworker and of the\n"+
 			"bare pipeline (baseline) on the same servers and payloads, their ratio, paced end-to-end latency,\n"+
@@ -92,6 +94,18 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 	}
 	if o.n < 1 || o.runs < 1 {
 		return errors.New("-n and -runs must be positive")
+	}
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	tmp, err := os.MkdirTemp("", "roombench-")

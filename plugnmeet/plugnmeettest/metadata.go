@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"sync"
 )
 
 // defaultMetadataJSON holds the settings a v2.4.0 server with a stock
@@ -54,9 +55,48 @@ const defaultMetadataJSON = `{
  "extra_data": {}
 }`
 
+// parsedDefaults is defaultMetadataJSON decoded once; defaultMetadata hands out copies.
+var parsedDefaults = sync.OnceValues(func() (mval, error) {
+	return decodeMessage([]byte(defaultMetadataJSON), roomMetadata)
+})
+
 // defaultMetadata returns a fresh copy of the server's default metadata.
 func defaultMetadata() (mval, error) {
-	return decodeMessage([]byte(defaultMetadataJSON), roomMetadata)
+	d, err := parsedDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return deepCopy(d).(mval), nil
+}
+
+// deepCopy copies the maps and slices of a decoded message, so merging onto the copy leaves the
+// defaults untouched.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case mval:
+		out := make(mval, len(x))
+		for k, e := range x {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopy(e)
+		}
+		return out
+	case []string:
+		return slices.Clone(x)
+	case map[string]string:
+		return maps.Clone(x)
+	}
+	return v
 }
 
 // mergeMessage merges src onto dst as proto.Merge does, which is what makes
