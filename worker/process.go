@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
@@ -150,11 +151,9 @@ func (w *Worker) process(ctx context.Context, d *delivery) ending {
 		// Name the room only when its id is well formed: an id with control characters or of
 		// absurd length must not reach a CloudEvents subject (or a log line).
 		roomID, _ := head.RoomID.(string)
+		d.log = d.log.With("room_id", logSafe(roomID)) // quoted by the handler, cut to a sane length
 		if !wellFormedRoomID(roomID) {
 			roomID = ""
-		}
-		if roomID != "" {
-			d.log = d.log.With("room_id", roomID)
 		}
 		f := events.RoomFailed{Reason: events.ReasonInvalidRequest, Message: err.Error()}
 		var se *schema.Error
@@ -520,6 +519,20 @@ func jitter(d time.Duration) time.Duration {
 func requestKey(source, id string) string {
 	sum := sha256.Sum256([]byte(source + "\x00" + id))
 	return hex.EncodeToString(sum[:16])
+}
+
+// logSafe cuts a value from a request to at most 80 bytes for a log line (the log handler
+// quotes and escapes what remains).
+func logSafe(s string) string {
+	const limit = 80
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // wellFormedRoomID reports whether id has the shape plugNmeet accepts: 1 to 64 of [a-zA-Z0-9_-].
