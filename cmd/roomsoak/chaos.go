@@ -152,10 +152,13 @@ type rssSample struct {
 }
 
 // sampleWarmRSS records worker 0's RSS once a fifth of the requests have results, and at least
-// 1,000 (or half of a short run), so the Go heap has grown to its working size first.
+// 1,000 (or half of a short run), so the Go heap has grown to its working size first. The value
+// kept is the highest RSS sampled (every 500 ms) until then: the level the worker reached while
+// warming up, so a single sample taken between two garbage collections does not set the mark.
 func (s *soak) sampleWarmRSS(ctx context.Context, items []publishItem, out *rssSample) {
 	total := len(requestsOf(items))
 	want := uint64(max(total/5, min(1000, total/2)))
+	var peak int64
 	for {
 		select {
 		case <-ctx.Done():
@@ -171,14 +174,15 @@ func (s *soak) sampleWarmRSS(ctx context.Context, items []publishItem, out *rssS
 			}
 		}
 		cancel()
-		if n >= want {
-			pid := s.workers[0].pid()
-			if kb, err := rssKB(pid); err == nil {
-				s.mu.Lock()
-				out.kb, out.pid = kb, pid
-				s.mu.Unlock()
-				s.logf("warm-up RSS of %s: %d kB after %d results", s.workers[0].name, kb, n)
-			}
+		pid := s.workers[0].pid()
+		if kb, err := rssKB(pid); err == nil {
+			peak = max(peak, kb)
+		}
+		if n >= want && peak > 0 {
+			s.mu.Lock()
+			out.kb, out.pid = peak, pid
+			s.mu.Unlock()
+			s.logf("warm-up RSS of %s: %d kB (highest sample) after %d results", s.workers[0].name, peak, n)
 			return
 		}
 	}

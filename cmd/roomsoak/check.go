@@ -165,7 +165,16 @@ func (s *soak) check(ctx context.Context, reqs []*request, drained bool, warm *r
 
 	sum.RSSWarmKB = warmKB
 	if pid := s.workers[0].pid(); pid == warmPID && warmPID != 0 {
-		sum.RSSEndKB, _ = rssKB(pid)
+		// The lowest of a few samples over two seconds: what the worker holds once the last
+		// burst's garbage is collected and returned.
+		for i := range 5 {
+			if i > 0 {
+				time.Sleep(500 * time.Millisecond)
+			}
+			if kb, err := rssKB(pid); err == nil && (sum.RSSEndKB == 0 || kb < sum.RSSEndKB) {
+				sum.RSSEndKB = kb
+			}
+		}
 		sum.RSSGrowthPct = 100 * float64(sum.RSSEndKB-warmKB) / float64(warmKB)
 	}
 
