@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/roomworker/roomworker/plugnmeet/internal/recorded"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -21,37 +20,15 @@ const (
 	recordedSecret = "8ebf61f49bc8ed15b868f3b712a995ddce12"
 )
 
-type recording struct {
-	Name           string            `json:"-"`
-	Route          string            `json:"route"`
-	RequestHeaders map[string]string `json:"request_headers"`
-	RequestBody    string            `json:"request_body"`
-	Status         int               `json:"status"`
-	ContentType    string            `json:"response_content_type"`
-	ResponseBody   string            `json:"response_body"`
-}
+type recording = recorded.Exchange
 
 func loadRecordings(t testing.TB) []recording {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "recorded", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no recordings: %v", err)
+	recs, err := recorded.Load(filepath.Join("testdata", "recorded"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	sort.Strings(files)
-	var out []recording
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r recording
-		if err := json.Unmarshal(b, &r); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		r.Name = strings.TrimSuffix(filepath.Base(f), ".json")
-		out = append(out, r)
-	}
-	return out
+	return recs
 }
 
 // Every signature the real server accepted is what Sign computes; the ones
@@ -134,7 +111,7 @@ func replayServer(t *testing.T, rec recording) *httptest.Server {
 			r.Header.Get("HASH-SIGNATURE") != rec.RequestHeaders["HASH-SIGNATURE"] {
 			t.Errorf("%s: signature %s, the server accepted %s", rec.Name, r.Header.Get("HASH-SIGNATURE"), rec.RequestHeaders["HASH-SIGNATURE"])
 		}
-		w.Header().Set("Content-Type", rec.ContentType)
+		w.Header().Set("Content-Type", rec.ResponseContentType)
 		w.WriteHeader(rec.Status)
 		_, _ = io.WriteString(w, rec.ResponseBody)
 	}))

@@ -43,8 +43,15 @@ func runDemo(ctx context.Context, nc *nats.Conn, cfg worker.Config, w *worker.Wo
 	if err != nil {
 		return err
 	}
+	// Read results from the events stream's next sequence on. (DeliverNew would start where the
+	// stream is when the ordered consumer is first used, after the fastest results are stored.)
+	stream, err := js.Stream(ctx, cfg.EventsStream)
+	if err != nil {
+		return fmt.Errorf("demo: read results: %w", err)
+	}
 	results, err := js.OrderedConsumer(ctx, cfg.EventsStream, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverNewPolicy,
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   stream.CachedInfo().State.LastSeq + 1,
 	})
 	if err != nil {
 		return fmt.Errorf("demo: read results: %w", err)

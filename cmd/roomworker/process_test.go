@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,7 +41,7 @@ func TestMain(m *testing.M) {
 // proc is a roomworker process started by a test.
 type proc struct {
 	cmd    *exec.Cmd
-	output *lockedBuffer
+	output *testenv.LogBuffer
 	exited chan struct{}
 	err    error
 }
@@ -62,7 +61,7 @@ func startProc(t *testing.T, e *testenv.Env, extra ...string) *proc {
 		"LOG_LEVEL=debug",
 	)
 	cmd.Env = append(cmd.Env, extra...)
-	p := &proc{cmd: cmd, output: &lockedBuffer{}, exited: make(chan struct{})}
+	p := &proc{cmd: cmd, output: &testenv.LogBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.output, p.output
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -72,7 +71,7 @@ func startProc(t *testing.T, e *testenv.Env, extra ...string) *proc {
 		_ = cmd.Process.Kill()
 		<-p.exited
 		if t.Failed() {
-			t.Logf("roomworker output (tail):\n%s", p.output.tail(30))
+			t.Logf("roomworker output (tail):\n%s", p.output.Tail(30))
 		}
 	})
 	e.Eventually(15*time.Second, "roomworker consuming", func() bool {
@@ -228,7 +227,7 @@ func TestBadConfigurationNamesTheVariable(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
-	var out lockedBuffer
+	var out testenv.LogBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	err := run(ctx, []string{"-dev", "-demo", "../../examples"}, testenv.MapLookup(map[string]string{}), &out, io.Discard)
@@ -250,29 +249,4 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedBuffer) tail(n int) string {
-	lines := strings.Split(strings.TrimRight(l.String(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

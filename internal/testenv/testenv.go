@@ -42,7 +42,7 @@ type Env struct {
 	JS      jetstream.JetStream
 	Standin *plugnmeettest.Server
 	Cfg     worker.Config
-	Logs    *syncBuffer
+	Logs    *LogBuffer
 }
 
 func New(t *testing.T, tweak ...func(*worker.Config)) *Env {
@@ -83,10 +83,10 @@ func New(t *testing.T, tweak ...func(*worker.Config)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{t: t, NS: ns, NC: nc, JS: js, Standin: standin, Cfg: cfg, Logs: &syncBuffer{}}
+	e := &Env{t: t, NS: ns, NC: nc, JS: js, Standin: standin, Cfg: cfg, Logs: &LogBuffer{}}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("worker logs (last 80 lines):\n%s", e.Logs.tail(80))
+			t.Logf("worker logs (last 80 lines):\n%s", e.Logs.Tail(80))
 		}
 	})
 	return e
@@ -267,7 +267,7 @@ func (e *Env) Eventually(within time.Duration, what string, cond func() bool) {
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out after %s waiting for %s\nworker logs (tail):\n%s", within, what, e.Logs.tail(40))
+			e.t.Fatalf("timed out after %s waiting for %s\nworker logs (tail):\n%s", within, what, e.Logs.Tail(40))
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
@@ -289,13 +289,13 @@ func (e *Env) ConsumerInfo() *jetstream.ConsumerInfo {
 	return info
 }
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
+// LogBuffer collects log output from several goroutines (or a child process) for a test.
+type LogBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *LogBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if os.Getenv("WORKER_TEST_LOGS") != "" {
@@ -304,13 +304,14 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *LogBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
 }
 
-func (s *syncBuffer) tail(n int) string {
+// Tail returns the last n lines.
+func (s *LogBuffer) Tail(n int) string {
 	lines := strings.Split(strings.TrimRight(s.String(), "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]

@@ -3,11 +3,10 @@ package plugnmeettest
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/roomworker/roomworker/plugnmeet/internal/recorded"
 	"net/http"
-	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -17,38 +16,15 @@ const (
 	recordedSecret = "8ebf61f49bc8ed15b868f3b712a995ddce12"
 )
 
-type recording struct {
-	Name                string            `json:"-"`
-	Title               string            `json:"title"`
-	Route               string            `json:"route"`
-	RequestHeaders      map[string]string `json:"request_headers"`
-	RequestBody         string            `json:"request_body"`
-	Status              int               `json:"status"`
-	ResponseContentType string            `json:"response_content_type"`
-	ResponseBody        string            `json:"response_body"`
-}
+type recording = recorded.Exchange
 
 func loadRecordings(t *testing.T) []recording {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "testdata", "recorded", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no recordings: %v", err)
+	recs, err := recorded.Load(filepath.Join("..", "testdata", "recorded"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	sort.Strings(files)
-	var out []recording
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r recording
-		if err := json.Unmarshal(b, &r); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		r.Name = strings.TrimSuffix(filepath.Base(f), ".json")
-		out = append(out, r)
-	}
-	return out
+	return recs
 }
 
 // replay sends a recording's exact request to srv and returns status and body.
