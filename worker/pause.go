@@ -31,7 +31,6 @@ func (w *Worker) pause(cause error) {
 	w.pausedErr = cause
 	w.resumed = make(chan struct{})
 	w.mu.Unlock()
-	w.pauseCount.Add(1)
 	w.metrics.systemicPause.Set(1)
 	w.log.Error("plugNmeet rejects the credentials: consumption paused; check PLUGNMEET_API_KEY and PLUGNMEET_API_SECRET",
 		"err", cause)

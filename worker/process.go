@@ -108,7 +108,7 @@ func (w *Worker) process(ctx context.Context, d *delivery) ending {
 	}
 	if size > w.cfg.MaxMessageBytes {
 		w.metrics.received.WithLabelValues("invalid").Inc()
-		return w.fail(ctx, d, "", events.RoomFailed{
+		return w.fail(d, "", events.RoomFailed{
 			Reason:  events.ReasonInvalidEvent,
 			Message: fmt.Sprintf("message is %d bytes, over the %d-byte limit (MAX_MESSAGE_BYTES)", size, w.cfg.MaxMessageBytes),
 		})
@@ -122,7 +122,7 @@ func (w *Worker) process(ctx context.Context, d *delivery) ending {
 		if errors.As(err, &ie) {
 			f.Errors = ie.Problems
 		}
-		return w.fail(ctx, d, "", f)
+		return w.fail(d, "", f)
 	}
 	w.metrics.received.WithLabelValues(string(mode)).Inc()
 	req := &request{ev: ev, key: requestKey(ev.Source(), ev.ID()), data: ev.Data()}
@@ -130,13 +130,13 @@ func (w *Worker) process(ctx context.Context, d *delivery) ending {
 	d.log = w.log.With("request_id", ev.ID(), "source", ev.Source())
 
 	if ev.Type() != events.TypeCreateRoom {
-		return w.fail(ctx, d, "", events.RoomFailed{
+		return w.fail(d, "", events.RoomFailed{
 			Reason:  events.ReasonInvalidEvent,
 			Message: fmt.Sprintf("unknown event type %q: roomworker handles %q", ev.Type(), events.TypeCreateRoom),
 		})
 	}
 	if ct := ev.DataContentType(); ct != "" && !isJSONContentType(ct) {
-		return w.fail(ctx, d, "", events.RoomFailed{
+		return w.fail(d, "", events.RoomFailed{
 			Reason:  events.ReasonInvalidEvent,
 			Message: fmt.Sprintf("datacontenttype %q is not JSON: the request data must be application/json", ct),
 		})
@@ -163,7 +163,7 @@ func (w *Worker) process(ctx context.Context, d *delivery) ending {
 				f.Errors = append(f.Errors, events.FieldError{Path: fe.Path, Message: fe.Message})
 			}
 		}
-		return w.fail(ctx, d, roomID, f)
+		return w.fail(d, roomID, f)
 	}
 	req.roomID, _ = tree["room_id"].(string) // the schema requires it
 	d.log = d.log.With("room_id", req.roomID)
@@ -191,7 +191,7 @@ func (w *Worker) create(ctx context.Context, d *delivery) ending {
 		if rec := prev.rec; rec != nil {
 			switch {
 			case rec.State == StateCreated && rec.PayloadHash == req.payloadHash && time.Since(rec.At) < w.cfg.IdempotencyWindow:
-				return w.fromRecord(ctx, d, rec)
+				return w.fromRecord(d, rec)
 			case rec.State == StateCreating && time.Since(prev.created) < w.cfg.leaseTTL():
 				return w.leaseBusy(d, rec)
 			}
@@ -222,7 +222,7 @@ func (w *Worker) create(ctx context.Context, d *delivery) ending {
 		alog := d.log.With("attempt", attempts)
 		info, err := w.callCreate(ctx, d, req.data)
 		if err == nil {
-			return w.created(ctx, d, leaseRev, info, attempts, hadCounter)
+			return w.created(d, leaseRev, info, attempts, hadCounter)
 		}
 		switch {
 		case errors.Is(err, plugnmeet.ErrSystemic):
@@ -234,7 +234,7 @@ func (w *Worker) create(ctx context.Context, d *delivery) ending {
 		case errors.Is(err, plugnmeet.ErrPermanent):
 			w.releaseLease(d, leaseRev, prev)
 			w.clearCounter(d, hadCounter)
-			return w.fail(ctx, d, req.roomID, events.RoomFailed{
+			return w.fail(d, req.roomID, events.RoomFailed{
 				Reason: events.ReasonRejected, Message: err.Error(), Attempts: attempts,
 				PlugNmeetStatusCode: httpStatus(err), PlugNmeetCode: statusCode(err),
 			})
@@ -243,7 +243,7 @@ func (w *Worker) create(ctx context.Context, d *delivery) ending {
 		if attempts >= w.cfg.MaxAttempts {
 			w.releaseLease(d, leaseRev, prev)
 			w.clearCounter(d, hadCounter)
-			return w.fail(ctx, d, req.roomID, events.RoomFailed{
+			return w.fail(d, req.roomID, events.RoomFailed{
 				Reason:              events.ReasonRetriesExhausted,
 				Message:             fmt.Sprintf("%d create attempts failed; last error: %v", attempts, err),
 				Attempts:            attempts,
@@ -263,8 +263,8 @@ func (w *Worker) create(ctx context.Context, d *delivery) ending {
 		if err := w.store.setAttempts(d.ops, req.key, attempts); err != nil {
 			d.log.Warn("could not record attempts; the count restarts on redelivery", "err", err)
 		}
-		if w.cfg.MaxDeliver > 0 && d.meta.NumDelivered >= uint64(w.cfg.MaxDeliver) {
-			return w.fail(ctx, d, req.roomID, events.RoomFailed{
+		if w.finalDelivery(d) {
+			return w.fail(d, req.roomID, events.RoomFailed{
 				Reason: events.ReasonRetriesExhausted,
 				Message: fmt.Sprintf("delivery %d of MAX_DELIVER %d: JetStream will not redeliver; last error: %v",
 					d.meta.NumDelivered, w.cfg.MaxDeliver, err),
@@ -286,6 +286,11 @@ func (w *Worker) replayable(d *delivery) json.RawMessage {
 		return nil
 	}
 	return body
+}
+
+// finalDelivery reports whether JetStream will not offer this message again (MAX_DELIVER reached).
+func (w *Worker) finalDelivery(d *delivery) bool {
+	return w.cfg.MaxDeliver > 0 && d.meta.NumDelivered >= uint64(w.cfg.MaxDeliver)
 }
 
 // maxInProcessDelay is the longest backoff waited inside one delivery; longer waits go back to
@@ -313,7 +318,7 @@ func (w *Worker) callCreate(ctx context.Context, d *delivery, body []byte) (*plu
 }
 
 // created stores the outcome, publishes room.created and acks.
-func (w *Worker) created(ctx context.Context, d *delivery, leaseRev uint64, info *plugnmeet.RoomInfo, attempts int, hadCounter bool) ending {
+func (w *Worker) created(d *delivery, leaseRev uint64, info *plugnmeet.RoomInfo, attempts int, hadCounter bool) ending {
 	req := d.req
 	warnings, err := appliedWarnings(req.metadata, info.Metadata)
 	if err != nil {
@@ -328,7 +333,7 @@ func (w *Worker) created(ctx context.Context, d *delivery, leaseRev uint64, info
 	// The record and the result are written at the same time; both are stored before the ack.
 	// Either order survives a crash between them: a redelivery finds the record and republishes
 	// the same result (same Nats-Msg-Id), or finds no record and plugNmeet returns the live session.
-	end := w.succeed(ctx, d, rec, false, func() error { return w.store.complete(d.ops, req.roomID, leaseRev, rec) })
+	end := w.succeed(d, rec, false, func() error { return w.store.complete(d.ops, req.roomID, leaseRev, rec) })
 	if end.act == actAck {
 		w.clearCounter(d, hadCounter)
 		w.metrics.warnings.Add(float64(len(warnings)))
@@ -338,17 +343,17 @@ func (w *Worker) created(ctx context.Context, d *delivery, leaseRev uint64, info
 
 // fromRecord answers a request from the idempotency record, without calling plugNmeet. The
 // request that made the record gets its own (non-duplicate) result again, with the same id.
-func (w *Worker) fromRecord(ctx context.Context, d *delivery, rec *Record) ending {
+func (w *Worker) fromRecord(d *delivery, rec *Record) ending {
 	dup := rec.RequestKey != d.req.key
 	if dup {
 		w.metrics.idempotencyHits.Inc()
 	}
-	return w.succeed(ctx, d, *rec, dup, nil)
+	return w.succeed(d, *rec, dup, nil)
 }
 
 // succeed publishes room.created for rec, running store (when given) while the PubAck is on its
 // way, and acks once both are done.
-func (w *Worker) succeed(ctx context.Context, d *delivery, rec Record, dup bool, store func() error) ending {
+func (w *Worker) succeed(d *delivery, rec Record, dup bool, store func() error) ending {
 	data := events.RoomCreated{RoomID: d.req.roomID, SID: rec.SID, RoomInfo: rec.RoomInfo,
 		Duplicate: dup, Attempts: rec.Attempts, Warnings: rec.Warnings}
 	if dup {
@@ -387,7 +392,7 @@ func (w *Worker) succeed(ctx context.Context, d *delivery, rec Record, dup bool,
 }
 
 // fail publishes room.failed and terminates the message.
-func (w *Worker) fail(ctx context.Context, d *delivery, roomID string, f events.RoomFailed) ending {
+func (w *Worker) fail(d *delivery, roomID string, f events.RoomFailed) ending {
 	f.RoomID = roomID
 	if err := w.publishResult(d, events.TypeRoomFailed, roomID, f); err != nil {
 		return w.infraTrouble(d, err)
@@ -462,7 +467,7 @@ func (w *Worker) infraTrouble(d *delivery, err error) ending {
 
 // leaseBusy puts a delivery back while another worker creates the same room.
 func (w *Worker) leaseBusy(d *delivery, rec *Record) ending {
-	if w.cfg.MaxDeliver > 0 && d.meta.NumDelivered >= uint64(w.cfg.MaxDeliver) {
+	if w.finalDelivery(d) {
 		d.log.Error("final delivery found the room lease held by another worker; the message will not be redelivered by JetStream",
 			"max_deliver", w.cfg.MaxDeliver)
 	}

@@ -45,14 +45,13 @@ type Worker struct {
 	stopping chan struct{} // closed when shutdown starts: no new fetches, no in-process waits
 	stopOnce sync.Once
 
-	mu         sync.Mutex
-	notReady   string // why the worker is not ready ("" when ready)
-	consumer   jetstream.Consumer
-	paused     bool
-	pausedErr  error
-	resumed    chan struct{} // closed when a pause ends
-	pauseCount atomic.Int64
-	inflight   atomic.Int64
+	mu        sync.Mutex
+	notReady  string // why the worker is not ready ("" when ready)
+	consumer  jetstream.Consumer
+	paused    bool
+	pausedErr error
+	resumed   chan struct{} // closed when a pause ends
+	inflight  atomic.Int64
 }
 
 // New builds a worker; Run starts it.

@@ -48,6 +48,8 @@ func runBaseline(ctx context.Context, lookup lookupFunc) error {
 	if err != nil {
 		return err
 	}
+	// The same pull discipline as the worker (never more messages than free slots), written out
+	// here rather than imported, so the baseline measures NATS and HTTP, not roomworker code.
 	slots := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
