@@ -37,9 +37,10 @@ Where the original requests come from:
 Idempotent: a failure is skipped when its replay id is already in
 REQUEST_STREAM (published, result pending) or already has a result in
 EVENTS_STREAM (created, or failed again, in which case that new failure is
-itself replayed once by the next run). Each copy is published with its id as
-Nats-Msg-Id, so two runs at the same moment store it once. Running replay
-again with the same arguments therefore republishes nothing new.
+itself replayed once by the next run); a copy answered while replay runs
+counts as answered. Each copy is published with its id as Nats-Msg-Id, so
+two runs at the same moment store it once. Running replay again with the
+same arguments therefore republishes nothing new.
 
 Output, one line per failed request:
   republished ROOM_ID request ORIGINAL_ID as REPLAY_ID
@@ -56,6 +57,11 @@ Exit status:
 
 // replayNamespace is the UUIDv5 namespace of replay event ids.
 var replayNamespace = uuid.MustParse("b3c5a0e1-58d2-4c57-9a1e-7f4e2d6c3b90")
+
+// afterFailuresRead, when set (by tests), runs after replay has first read
+// the results and before it reads the request stream: a copy answered here
+// is in neither read, and only step 3 of runReplay sees it.
+var afterFailuresRead func()
 
 // extReplayOf names, on a replayed request, the id of the request it copies.
 const extReplayOf = "replayof"
@@ -114,12 +120,16 @@ func runReplay(ctx context.Context, e env, args []string) int {
 	// 1. The failures to replay, and which requests have a result at all.
 	var failures []*resultEvent
 	answered := map[string]string{} // request id -> result type
+	var lastResult uint64           // stream sequence of the last result read
 	err = scan(ctx, s.js, s.EventsStream, s.resultSubjects(), time.Time{}, func(m jetstream.Msg) error {
+		if meta, err := m.Metadata(); err == nil {
+			lastResult = meta.Sequence.Stream
+		}
 		r, err := decodeResult(m)
 		if err != nil {
 			return nil // not a result roomctl can read; the worker never writes one
 		}
-		answered[r.requestID] = r.ev.Type()
+		noteAnswer(answered, r.ev)
 		if r.ev.Type() == events.TypeRoomFailed && r.failed.Reason == events.Reason(*reason) && !r.stored.Before(from) {
 			failures = append(failures, r)
 		}
@@ -127,6 +137,9 @@ func runReplay(ctx context.Context, e env, args []string) int {
 	})
 	if err != nil {
 		return fail(err)
+	}
+	if afterFailuresRead != nil {
+		afterFailuresRead()
 	}
 
 	// 2. The original requests, matched exactly: the worker derives a
@@ -161,9 +174,22 @@ func runReplay(ctx context.Context, e env, args []string) int {
 		if err != nil {
 			return fail(err)
 		}
+		// 3. The results stored while the request stream was read. The
+		// worker stores a request's result before it acks the request, and
+		// only the ack removes it from a work-queue stream: every copy is in
+		// the request stream, or has its result in the events stream, or
+		// both. A copy that left the request stream before step 2 read it
+		// had its result stored before that, so reading the results again
+		// now, after step 2, finds it, however long the copy waited. (Read
+		// in the other order only, results then requests, a copy answered
+		// in between is in neither.) A copy another replay publishes after
+		// step 2 is dropped as a duplicate by its Nats-Msg-Id.
+		if err := answersAfter(ctx, s, lastResult, answered); err != nil {
+			return fail(err)
+		}
 	}
 
-	// 3. Republish what has not been.
+	// 4. Republish what has not been.
 	var done, skipped, missing int
 	for _, f := range failures {
 		room := printable(f.failed.RoomID)
@@ -217,6 +243,46 @@ func runReplay(ctx context.Context, e env, args []string) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// noteAnswer records in answered (request id -> result type) that ev is the
+// result of the request its requestid names; other events are ignored.
+func noteAnswer(answered map[string]string, ev *event.Event) {
+	if t := ev.Type(); t == events.TypeRoomCreated || t == events.TypeRoomFailed {
+		id, _ := ev.Extensions()[events.ExtRequestID].(string)
+		answered[id] = t
+	}
+}
+
+// answersAfter adds to answered the results stored in the events stream
+// after sequence seq, up to its end as it is now. They are the few stored
+// during one replay: each is fetched on its own, stepping from one result
+// to the next on each result subject.
+func answersAfter(ctx context.Context, s *session, seq uint64, answered map[string]string) error {
+	stream, err := s.js.Stream(ctx, s.EventsStream)
+	if err != nil {
+		return streamHint(err, s.EventsStream)
+	}
+	last := stream.CachedInfo().State.LastSeq
+	for _, subject := range s.resultSubjects() {
+		for next := seq + 1; next <= last; {
+			m, err := stream.GetMsg(ctx, next, jetstream.WithGetMsgSubject(subject))
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				break // no later result on subject
+			}
+			if err != nil {
+				return fmt.Errorf("read %s: %w", s.EventsStream, err)
+			}
+			if m.Sequence > last {
+				break
+			}
+			if ev, _, err := events.Decode(m.Header, m.Data); err == nil {
+				noteAnswer(answered, ev)
+			}
+			next = m.Sequence + 1
+		}
+	}
+	return nil
 }
 
 // embeddedRequest returns the request event a failure carries in

@@ -238,3 +238,70 @@ func TestReplayFailuresWithoutRequest(t *testing.T) {
 		t.Errorf("copy of old-kept's request: %v", cp)
 	}
 }
+
+// A copy answered while replay runs is not republished. Under work-queue
+// retention the worker deletes a copy from the request stream once its
+// result is stored: a copy answered after replay read the results, and
+// before it read the request stream, must still be seen.
+func TestReplayCopyAnsweredDuringReplay(t *testing.T) {
+	env := testenv.New(t)
+	w := env.StartWorker(nil) // creates the streams and the consumer
+	w.Stop()
+	<-w.Done
+	ctx := context.Background()
+	req, err := events.NewCreateRoomRequest(testenv.Request("race-room"), events.WithSource("urn:test:scheduler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, carried, err := events.EncodeStructured(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failure, err := events.NewResult(req, events.TypeRoomFailed, env.Cfg.EventSource, events.RoomFailed{
+		RoomID: "race-room", Reason: events.ReasonRetriesExhausted, Message: "10 create attempts failed", Attempts: 10,
+		Request: carried,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := events.Publish(ctx, env.JS, env.Cfg.FailedSubject, failure); err != nil {
+		t.Fatal(err)
+	}
+	// The copy an earlier replay published, longer ago than the request
+	// stream's duplicate window: the stream no longer knows its Nats-Msg-Id.
+	rid := replayID(failure.ID())
+	cp := req.Clone()
+	cp.SetID(rid)
+	cp.SetExtension(extReplayOf, req.ID())
+	env.Publish(&cp)
+	before := lastSeq(t, env, env.Cfg.RequestStream)
+
+	// The worker answers the copy between replay's reads.
+	answers := 0
+	afterFailuresRead = func() {
+		answers++
+		env.StartWorker(nil)
+		env.Eventually(10*time.Second, "copy answered and removed from the request stream", func() bool {
+			stored := false
+			for _, r := range env.Results() {
+				stored = stored || r.RequestID() == rid && r.Ev.Type() == events.TypeRoomCreated
+			}
+			s, err := env.JS.Stream(ctx, env.Cfg.RequestStream)
+			return stored && err == nil && s.CachedInfo().State.Msgs == 0
+		})
+	}
+	t.Cleanup(func() { afterFailuresRead = nil })
+
+	got := runWith(t, env, "", "replay", "-reason", "retries_exhausted")
+	want := "already replayed race-room request " + req.ID() + " as " + rid + " (created)\n" +
+		"1 retries_exhausted failures: 0 republished, 1 already replayed, 0 not found\n"
+	if answers != 1 {
+		t.Fatalf("the copy was answered %d times during replay, want 1", answers)
+	}
+	if got.code != 0 || got.stdout != want || got.stderr != "" {
+		t.Errorf("replay: exit %d\n%s%s\nwant:\n%s", got.code, got.stdout, got.stderr, want)
+	}
+	if seq := lastSeq(t, env, env.Cfg.RequestStream); seq != before {
+		t.Errorf("request stream last sequence %d after replay, want %d: the answered copy was published again", seq, before)
+	}
+}
