@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 )
 
 // API routes, relative to Config.URL.
@@ -271,13 +272,18 @@ func (c *Client) call(ctx context.Context, route string, body []byte, out any, e
 			Err: errTooLarge}
 	}
 
+	ctype := resp.Header.Get("Content-Type")
 	if resp.StatusCode != http.StatusOK {
-		e := &Error{Route: route, HTTPStatus: resp.StatusCode, Class: classifyHTTP(resp.StatusCode)}
-		var env envelope
-		if json.Unmarshal(data, &env) == nil && (env.Msg != "" || env.StatusCode != "") {
+		isEnvelope := hasEnvelope(data)
+		class, cause := classifyHTTP(resp.StatusCode, isEnvelope)
+		e := &Error{Route: route, HTTPStatus: resp.StatusCode, Class: class, Err: cause}
+		if isEnvelope && cause != ErrNotPlugNmeet {
+			// Keep plugNmeet's own words, e.g. a 401's INVALID_TOKEN_OR_SIGNATURE.
+			var env envelope
+			_ = json.Unmarshal(data, &env) // hasEnvelope decoded it already
 			e.StatusCode, e.Msg = env.StatusCode, env.Msg
 		} else {
-			e.Msg = snippet(data)
+			e.Msg = describeBody(ctype, data)
 		}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 			e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
@@ -285,18 +291,73 @@ func (c *Client) call(ctx context.Context, route string, body []byte, out any, e
 		return e
 	}
 
+	notPlugNmeet := func() error {
+		return &Error{Route: route, HTTPStatus: resp.StatusCode, Class: ClassSystemic,
+			Msg: describeBody(ctype, data), Err: ErrNotPlugNmeet}
+	}
+	if !startsLikeObject(data) {
+		// An HTML page (a web app's fallback route, a captive portal), plain
+		// text, an empty body or a JSON value that is not an object: not the
+		// plugNmeet API, whichever call is made.
+		return notPlugNmeet()
+	}
 	if err := json.Unmarshal(data, out); err != nil {
-		// A 200 that is not a plugNmeet answer (cut short, or garbled on the
-		// way). The outcome is unknown; every call here is safe to repeat
+		var syntax *json.SyntaxError
+		if !errors.As(err, &syntax) && !hasEnvelope(data) {
+			return notPlugNmeet() // whole JSON, but another API's
+		}
+		// Starts like plugNmeet's answer but is cut short or garbled on the
+		// way. The outcome is unknown; every call here is safe to repeat
 		// (create returns the live session), so it is retried.
 		return &Error{Route: route, HTTPStatus: resp.StatusCode, Class: ClassTransient,
-			Msg: "undecodable answer: " + snippet(data), Err: err}
+			Msg: "undecodable answer (cut short or mangled): " + snippet(data), Err: err}
+	}
+	if !hasEnvelope(data) {
+		return notPlugNmeet() // whole JSON, but another API's
 	}
 	if !env.Status {
 		return &Error{Route: route, HTTPStatus: resp.StatusCode, StatusCode: env.StatusCode, Msg: env.Msg,
 			Class: classifyAnswer(env.StatusCode, env.Msg)}
 	}
 	return nil
+}
+
+// startsLikeObject reports whether b's first byte after white space opens a
+// JSON object, as every plugNmeet answer does, cut short or not.
+func startsLikeObject(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
+}
+
+// hasEnvelope reports whether b is a JSON object carrying plugNmeet's
+// envelope: a boolean status and a string status_code or msg. The real
+// server always sends all three.
+func hasEnvelope(b []byte) bool {
+	if !startsLikeObject(b) {
+		return false
+	}
+	var probe struct {
+		Status     *bool   `json:"status"`
+		Msg        *string `json:"msg"`
+		StatusCode *string `json:"status_code"`
+	}
+	if json.Unmarshal(b, &probe) != nil {
+		return false
+	}
+	return probe.Status != nil && (probe.Msg != nil || probe.StatusCode != nil)
+}
+
+// describeBody describes an answer that is not plugNmeet's envelope: its
+// content type and its start.
+func describeBody(ctype string, b []byte) string {
+	s := snippet(b)
+	if s == "" {
+		s = "empty answer"
+	}
+	if ctype == "" {
+		return s
+	}
+	return "(" + ctype + ") " + s
 }
 
 // transportError classifies a failure to get (all of) an answer. These are
@@ -319,12 +380,28 @@ func (c *Client) transportError(ctx context.Context, route string, status int, e
 	return e
 }
 
-// snippet returns the start of a body for an error message.
+// snippet returns the start of a body for an error message, on one line:
+// runs of white space (an HTML page's line breaks) become one space and
+// control characters are dropped.
 func snippet(b []byte) string {
-	const max = 200
-	s := strings.TrimSpace(string(b))
-	if len(s) > max {
-		s = s[:max] + "..."
+	const max = 120 // characters
+	out := make([]rune, 0, max)
+	space := false
+	for _, r := range strings.TrimSpace(string(b)) {
+		switch {
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		case unicode.IsControl(r):
+			continue
+		}
+		if space {
+			out, space = append(out, ' '), false
+		}
+		out = append(out, r)
+		if len(out) >= max {
+			return string(out[:max]) + "..."
+		}
 	}
-	return s
+	return string(out)
 }

@@ -94,18 +94,21 @@ func TestErrorClassesAgainstStandIn(t *testing.T) {
 		body     []byte
 		class    error
 		contains string
+		cause    error // ErrCredentials, ErrNotPlugNmeet or nil
 	}{
-		{"invalid parameters", plugnmeettest.Faults{}, testSecret, []byte(`{"room_id":"x"}`), plugnmeet.ErrPermanent, "INVALID_PARAMETERS"},
+		{"invalid parameters", plugnmeettest.Faults{}, testSecret, []byte(`{"room_id":"x"}`), plugnmeet.ErrPermanent, "INVALID_PARAMETERS", nil},
 		{"late failure: long title", plugnmeettest.Faults{}, testSecret,
 			fmt.Appendf(nil, `{"room_id":"t","metadata":{"room_title":%q,"room_features":{}}}`, strings.Repeat("t", 256)),
-			plugnmeet.ErrPermanent, "Data too long"},
-		{"late failure: reserved id", plugnmeettest.Faults{}, testSecret, body("user_1"), plugnmeet.ErrPermanent, "reserved pattern"},
-		{"lock timeout", plugnmeettest.Faults{LockTimeoutRate: 1}, testSecret, body("l"), plugnmeet.ErrTransient, "timeout waiting to acquire lock"},
-		{"5xx", plugnmeettest.Faults{Error5xxRate: 1}, testSecret, body("e"), plugnmeet.ErrTransient, "HTTP 503"},
-		{"reset", plugnmeettest.Faults{ResetRate: 1}, testSecret, body("r"), plugnmeet.ErrTransient, "/auth/room/create"},
-		{"lost answer", plugnmeettest.Faults{LostAnswerRate: 1}, testSecret, body("lost"), plugnmeet.ErrTransient, "outcome unknown"},
-		{"401 window", plugnmeettest.Faults{Unauthorized: true}, testSecret, body("u"), plugnmeet.ErrSystemic, "HTTP 401"},
-		{"wrong secret", plugnmeettest.Faults{}, "not-the-secret", body("w"), plugnmeet.ErrSystemic, "INVALID_TOKEN_OR_SIGNATURE"},
+			plugnmeet.ErrPermanent, "Data too long", nil},
+		{"late failure: reserved id", plugnmeettest.Faults{}, testSecret, body("user_1"), plugnmeet.ErrPermanent, "reserved pattern", nil},
+		{"lock timeout", plugnmeettest.Faults{LockTimeoutRate: 1}, testSecret, body("l"), plugnmeet.ErrTransient, "timeout waiting to acquire lock", nil},
+		{"5xx", plugnmeettest.Faults{Error5xxRate: 1}, testSecret, body("e"), plugnmeet.ErrTransient, "HTTP 503", nil},
+		{"reset", plugnmeettest.Faults{ResetRate: 1}, testSecret, body("r"), plugnmeet.ErrTransient, "/auth/room/create", nil},
+		{"lost answer", plugnmeettest.Faults{LostAnswerRate: 1}, testSecret, body("lost"), plugnmeet.ErrTransient, "outcome unknown", nil},
+		{"401 window", plugnmeettest.Faults{Unauthorized: true}, testSecret, body("u"), plugnmeet.ErrSystemic, "HTTP 401", plugnmeet.ErrCredentials},
+		{"wrong secret", plugnmeettest.Faults{}, "not-the-secret", body("w"), plugnmeet.ErrSystemic, "INVALID_TOKEN_OR_SIGNATURE", plugnmeet.ErrCredentials},
+		{"firewall", plugnmeettest.Faults{ForbidBodyContaining: "Room waf"}, testSecret, body("waf"), plugnmeet.ErrSystemic, "HTTP 403", plugnmeet.ErrCredentials},
+		{"web app instead of the API", plugnmeettest.Faults{NotPlugNmeet: true}, testSecret, body("app"), plugnmeet.ErrSystemic, "PLUGNMEET_URL", plugnmeet.ErrNotPlugNmeet},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,6 +122,11 @@ func TestErrorClassesAgainstStandIn(t *testing.T) {
 			for _, other := range []error{plugnmeet.ErrTransient, plugnmeet.ErrPermanent, plugnmeet.ErrSystemic} {
 				if other != tt.class && errors.Is(err, other) {
 					t.Errorf("%v also matches %v", err, other)
+				}
+			}
+			for _, cause := range []error{plugnmeet.ErrCredentials, plugnmeet.ErrNotPlugNmeet} {
+				if errors.Is(err, cause) != (cause == tt.cause) {
+					t.Errorf("errors.Is(%v, %q) = %v", err, cause, cause != tt.cause)
 				}
 			}
 			if !strings.Contains(err.Error(), tt.contains) {
@@ -177,28 +185,55 @@ func TestDeadlineAndCancel(t *testing.T) {
 
 func TestHTTPStatusClasses(t *testing.T) {
 	now := time.Now()
+	const html = "text/html; charset=utf-8"
+	envelope401 := `{"status":false, "msg":"Failed to verify provided authentication details.", "status_code":"INVALID_TOKEN_OR_SIGNATURE"}`
 	tests := []struct {
 		name       string
 		status     int
 		header     map[string]string
 		body       string
 		class      error
+		cause      error         // ErrCredentials, ErrNotPlugNmeet or nil (neither)
 		retryAfter time.Duration // lower bound
 	}{
-		{"429 seconds", 429, map[string]string{"Retry-After": "7"}, "slow down", plugnmeet.ErrTransient, 7 * time.Second},
-		{"429 http-date", 429, map[string]string{"Retry-After": now.Add(90 * time.Second).UTC().Format(http.TimeFormat)}, "", plugnmeet.ErrTransient, 80 * time.Second},
-		{"429 without header", 429, nil, "", plugnmeet.ErrTransient, 0},
-		{"500", 500, nil, "panic recovered", plugnmeet.ErrTransient, 0},
-		{"502", 502, nil, "<html>bad gateway</html>", plugnmeet.ErrTransient, 0},
-		{"403", 403, nil, "forbidden", plugnmeet.ErrSystemic, 0},
-		{"404", 404, nil, "not found", plugnmeet.ErrPermanent, 0},
-		{"413", 413, nil, "Request Entity Too Large", plugnmeet.ErrPermanent, 0},
-		{"400", 400, nil, "{}", plugnmeet.ErrPermanent, 0},
-		{"redirect", 302, map[string]string{"Location": "/elsewhere"}, "", plugnmeet.ErrSystemic, 0},
-		{"200 not JSON", 200, nil, "<html>captive portal</html>", plugnmeet.ErrTransient, 0},
-		{"200 cut short", 200, nil, `{"status":true, "msg":"succ`, plugnmeet.ErrTransient, 0},
-		{"200 unknown failure code", 200, nil, `{"status":false,"msg":"nope","status_code":"NOT_ALLOWED"}`, plugnmeet.ErrPermanent, 0},
+		{"429 seconds", 429, map[string]string{"Retry-After": "7"}, "slow down", plugnmeet.ErrTransient, nil, 7 * time.Second},
+		{"429 http-date", 429, map[string]string{"Retry-After": now.Add(90 * time.Second).UTC().Format(http.TimeFormat)}, "", plugnmeet.ErrTransient, nil, 80 * time.Second},
+		{"429 without header", 429, nil, "", plugnmeet.ErrTransient, nil, 0},
+		{"500", 500, nil, "panic recovered", plugnmeet.ErrTransient, nil, 0},
+		{"502 HTML page", 502, map[string]string{"Content-Type": html}, "<html>bad gateway</html>", plugnmeet.ErrTransient, nil, 0},
+		{"401 plugNmeet", 401, nil, envelope401, plugnmeet.ErrSystemic, plugnmeet.ErrCredentials, 0},
+		{"401 text", 401, nil, "Unauthorized", plugnmeet.ErrSystemic, plugnmeet.ErrCredentials, 0},
+		{"403 text", 403, nil, "forbidden", plugnmeet.ErrSystemic, plugnmeet.ErrCredentials, 0},
+		{"403 firewall page", 403, map[string]string{"Content-Type": html}, "<html><h1>403 Forbidden</h1></html>", plugnmeet.ErrSystemic, plugnmeet.ErrCredentials, 0},
+		{"407 proxy", 407, nil, "Proxy Authentication Required", plugnmeet.ErrSystemic, plugnmeet.ErrCredentials, 0},
+		{"404 text (wrong URL path)", 404, map[string]string{"Content-Type": "text/plain; charset=utf-8"}, "not found", plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"404 HTML page", 404, map[string]string{"Content-Type": html}, "<html><body>Not Found</body></html>", plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"404 JSON of another API", 404, nil, `{"error":"no such route"}`, plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"404 plugNmeet envelope", 404, nil, `{"status":false,"msg":"gone","status_code":"NOT_FOUND"}`, plugnmeet.ErrPermanent, nil, 0},
+		{"405 text", 405, nil, "Method Not Allowed", plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"413", 413, nil, "Request Entity Too Large", plugnmeet.ErrPermanent, nil, 0},
+		{"413 HTML page", 413, map[string]string{"Content-Type": html}, "<html>413 Request Entity Too Large</html>", plugnmeet.ErrPermanent, nil, 0},
+		{"400", 400, nil, "{}", plugnmeet.ErrPermanent, nil, 0},
+		{"redirect", 302, map[string]string{"Location": "/elsewhere"}, "", plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"204", 204, nil, "", plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"201 plugNmeet-like", 201, nil, `{"status":true,"msg":"success","status_code":"SUCCESS"}`, plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"200 HTML page (a web app's fallback route)", 200, map[string]string{"Content-Type": html}, "<!doctype html>\n<html><body>app</body></html>", plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"200 captive portal without content type", 200, nil, "  <html>captive portal</html>", plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"200 plain text", 200, nil, "OK", plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"200 empty", 200, nil, "", plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"200 JSON array", 200, nil, `[{"status":true}]`, plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"200 JSON string", 200, nil, `"not found"`, plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"200 JSON without the envelope", 200, nil, `{"hello":"world"}`, plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"200 JSON status only", 200, nil, `{"status":true}`, plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"200 JSON status of another type", 200, nil, `{"status":"ok","msg":"fine"}`, plugnmeet.ErrSystemic, plugnmeet.ErrNotPlugNmeet, 0},
+		{"200 cut short", 200, nil, `{"status":true, "msg":"succ`, plugnmeet.ErrTransient, nil, 0},
+		{"200 cut short, HTML content type", 200, map[string]string{"Content-Type": html}, `{"status":tr`, plugnmeet.ErrTransient, nil, 0},
+		{"200 mangled", 200, nil, `{"status":true, "msg":"success", "status_code":"SUCCESS", "room_info":{"room_id":"h",}}`, plugnmeet.ErrTransient, nil, 0},
+		{"200 envelope with a garbled field", 200, nil, `{"status":true, "msg":"success", "status_code":"SUCCESS", "room_info":{"joined_participants":"x"}}`, plugnmeet.ErrTransient, nil, 0},
+		{"200 unknown failure code", 200, nil, `{"status":false,"msg":"nope","status_code":"NOT_ALLOWED"}`, plugnmeet.ErrPermanent, nil, 0},
 	}
+	classes := []error{plugnmeet.ErrTransient, plugnmeet.ErrPermanent, plugnmeet.ErrSystemic}
+	causes := []error{plugnmeet.ErrCredentials, plugnmeet.ErrNotPlugNmeet}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -210,14 +245,61 @@ func TestHTTPStatusClasses(t *testing.T) {
 			}))
 			defer srv.Close()
 			_, err := newClient(t, srv.URL, testSecret).CreateRoom(context.Background(), body("h"))
-			if !errors.Is(err, tt.class) {
-				t.Fatalf("got %v, want %v", err, tt.class)
+			for _, c := range classes {
+				if errors.Is(err, c) != (c == tt.class) {
+					t.Errorf("errors.Is(%v, %v) = %v", err, c, !(c == tt.class))
+				}
+			}
+			for _, c := range causes {
+				if errors.Is(err, c) != (c == tt.cause) {
+					t.Errorf("errors.Is(%v, %q) = %v", err, c, !(c == tt.cause))
+				}
+			}
+			if errors.Is(err, plugnmeet.ErrNotPlugNmeet) {
+				// The operator reads what was met and where to look.
+				msg := err.Error()
+				for _, want := range []string{"PLUGNMEET_URL", fmt.Sprintf("HTTP %d", tt.status), snippetOf(tt.body)} {
+					if !strings.Contains(msg, want) {
+						t.Errorf("message %q lacks %q", msg, want)
+					}
+				}
+				if strings.Contains(msg, "\n") {
+					t.Errorf("message %q spans lines", msg)
+				}
 			}
 			ra := plugnmeet.RetryAfter(err)
 			if tt.retryAfter == 0 && ra != 0 || ra < tt.retryAfter || ra > tt.retryAfter+15*time.Second {
 				t.Errorf("RetryAfter = %v, want about %v", ra, tt.retryAfter)
 			}
 		})
+	}
+}
+
+// snippetOf is the start of body as an error message quotes it.
+func snippetOf(body string) string {
+	s := strings.Join(strings.Fields(body), " ")
+	if len(s) > 20 {
+		s = s[:20]
+	}
+	return s
+}
+
+// A Retry-After too long for a time.Duration saturates; it never wraps to a
+// negative or short delay.
+func TestHugeRetryAfter(t *testing.T) {
+	for _, v := range []string{"99999999999", "99999999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", v)
+			w.WriteHeader(http.StatusTooManyRequests)
+		}))
+		_, err := newClient(t, srv.URL, testSecret).CreateRoom(context.Background(), body("h"))
+		srv.Close()
+		if ra := plugnmeet.RetryAfter(err); ra < 100*365*24*time.Hour {
+			t.Errorf("Retry-After %q: RetryAfter = %v, want it saturated", v, ra)
+		}
+		if !errors.Is(err, plugnmeet.ErrTransient) {
+			t.Errorf("Retry-After %q: %v, want transient", v, err)
+		}
 	}
 }
 
@@ -343,5 +425,48 @@ func TestRoomInfoNormalised(t *testing.T) {
 		if err := json.Unmarshal([]byte(bad), &ri); err == nil {
 			t.Errorf("%s decoded without error", bad)
 		}
+	}
+}
+
+// A PLUGNMEET_URL with a wrong path meets the server's 404 page on every
+// call: configuration, never a verdict on the request.
+func TestWrongURLPathIsSystemic(t *testing.T) {
+	srv, _ := standIn(t, plugnmeettest.Options{})
+	c := newClient(t, srv.URL+"/wrong", testSecret)
+	_, err := c.CreateRoom(context.Background(), body("wrong-path"))
+	if !errors.Is(err, plugnmeet.ErrSystemic) || !errors.Is(err, plugnmeet.ErrNotPlugNmeet) {
+		t.Fatalf("got %v, want systemic, not plugNmeet", err)
+	}
+	for _, want := range []string{"HTTP 404", "not found", "PLUGNMEET_URL"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q lacks %q", err, want)
+		}
+	}
+	if _, ok := srv.ActiveRoom("wrong-path"); ok {
+		t.Error("a call on a wrong path created the room")
+	}
+	if _, err := c.IsRoomActive(context.Background(), "wrong-path"); !errors.Is(err, plugnmeet.ErrNotPlugNmeet) {
+		t.Errorf("the probe call: %v, want ErrNotPlugNmeet", err)
+	}
+}
+
+// A firewall that refuses one request's body leaves the probe call working:
+// the caller can tell this 403 from refused credentials.
+func TestFirewallRefusesOneRequest(t *testing.T) {
+	srv, c := standIn(t, plugnmeettest.Options{})
+	srv.SetFaults(plugnmeettest.Faults{ForbidBodyContaining: "Room blocked"})
+	ctx := context.Background()
+	_, err := c.CreateRoom(ctx, body("blocked"))
+	if !errors.Is(err, plugnmeet.ErrCredentials) || !errors.Is(err, plugnmeet.ErrSystemic) {
+		t.Fatalf("got %v, want ErrCredentials", err)
+	}
+	if !strings.Contains(err.Error(), "403 Forbidden") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("message %q: want the page's words on one line", err)
+	}
+	if active, err := c.IsRoomActive(ctx, "blocked"); err != nil || active {
+		t.Errorf("probe: %v %v, want (false, nil)", active, err)
+	}
+	if _, err := c.CreateRoom(ctx, body("fine")); err != nil {
+		t.Errorf("another request: %v", err)
 	}
 }

@@ -7,5 +7,8 @@
 // (protojson: 64-bit integers as strings, is_running as an integer, the room
 // metadata as a JSON string) and every failure is returned as an *Error whose
 // Class tells the caller what to do next: retry (ErrTransient), give up on the
-// request (ErrPermanent) or stop and fix the configuration (ErrSystemic).
+// request (ErrPermanent) or stop and fix the configuration (ErrSystemic). A
+// systemic error also says what to fix: ErrCredentials (the call was refused:
+// key, secret, or something in front of plugNmeet) or ErrNotPlugNmeet (the
+// answer is not plugNmeet's: PLUGNMEET_URL points elsewhere).
 package plugnmeet

@@ -192,6 +192,13 @@ func TestClientDecodesRecordedAnswers(t *testing.T) {
 			if got := plugnmeet.ClassOf(callErr); got != want.class {
 				t.Errorf("class %v, want %v: %v", got, want.class, callErr)
 			}
+			// Every recorded answer is plugNmeet's; its refusals are of the credentials.
+			if errors.Is(callErr, plugnmeet.ErrNotPlugNmeet) {
+				t.Errorf("a real answer taken for another server's: %v", callErr)
+			}
+			if errors.Is(callErr, plugnmeet.ErrCredentials) != (rec.Status == http.StatusUnauthorized) {
+				t.Errorf("errors.Is(ErrCredentials) = %v for HTTP %d", !(rec.Status == http.StatusUnauthorized), rec.Status)
+			}
 			if errors.Is(callErr, plugnmeet.ErrRoomNotFound) != want.notFound {
 				t.Errorf("errors.Is(ErrRoomNotFound) = %v, want %v", !want.notFound, want.notFound)
 			}

@@ -41,6 +41,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Float64Var(&f.LockTimeoutRate, "lock-timeout-rate", 0, "share of create calls answered with the lock-timeout error (0..1)")
 	fs.Float64Var(&f.LostAnswerRate, "lost-answer-rate", 0, "share of create calls that create the room and then drop the connection (0..1)")
 	fs.BoolVar(&f.Unauthorized, "unauthorized", false, "answer every call 401")
+	fs.StringVar(&f.ForbidBodyContaining, "forbid-body-containing", "", "answer 403 with an HTML page, as a web application firewall would, to create calls whose body contains this string")
+	fs.BoolVar(&f.NotPlugNmeet, "not-plugnmeet", false, "answer every /auth/ call 200 with an HTML page, as a web app's fallback route would")
 	fs.Int64Var(&opts.Seed, "seed", 1, "seed of the fault random source")
 	fs.DurationVar(&opts.LockWait, "lock-wait", plugnmeettest.DefaultLockWait, "how long a call waits for a room's lock")
 	fs.DurationVar(&opts.EndCleanup, "end-cleanup", 0, "how long endRoom keeps the room locked after answering")
@@ -109,7 +111,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 //
 //	GET /_standin/stats            counters (plugnmeettest.Stats)
 //	GET /_standin/faults           faults in force
-//	PUT /_standin/faults           replace the faults (JSON, e.g. {"unauthorized":true,"latency":"200ms"})
+//	PUT /_standin/faults           replace the faults (JSON, e.g. {"unauthorized":true,"latency":"200ms"},
+//	                               {"forbid_body_containing":"<script>"}, {"not_plugnmeet":true})
 //	POST /_standin/end-room        end a room as if its last participant left ({"room_id":"..."})
 func newMux(s *plugnmeettest.Server, log *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()

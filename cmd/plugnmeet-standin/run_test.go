@@ -114,6 +114,65 @@ func TestRunServesSignedCalls(t *testing.T) {
 	}
 }
 
+// The faults of a wrong deployment, set by flag and at run time, reach the
+// client as the errors an operator must fix.
+func TestRunDeploymentFaults(t *testing.T) {
+	url, stop := start(t, "-not-plugnmeet")
+	defer func() {
+		if err := stop(); err != nil {
+			t.Errorf("clean shutdown returned %v", err)
+		}
+	}()
+	ctx := context.Background()
+	c, err := plugnmeet.New(plugnmeet.Config{URL: url, APIKey: "k", APISecret: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(room string) error {
+		_, err := c.CreateRoom(ctx, []byte(`{"room_id":"`+room+`","metadata":{"room_title":"`+room+`","room_features":{}}}`))
+		return err
+	}
+	if err := create("app"); !errors.Is(err, plugnmeet.ErrNotPlugNmeet) {
+		t.Errorf("-not-plugnmeet: %v, want ErrNotPlugNmeet", err)
+	}
+	if _, err := c.IsRoomActive(ctx, "app"); !errors.Is(err, plugnmeet.ErrNotPlugNmeet) {
+		t.Errorf("-not-plugnmeet, isRoomActive: %v, want ErrNotPlugNmeet", err)
+	}
+
+	req, _ := http.NewRequest(http.MethodPut, url+"/_standin/faults", strings.NewReader(`{"forbid_body_containing":"blocked"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f plugnmeettest.Faults
+	err = json.NewDecoder(resp.Body).Decode(&f)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || f.ForbidBodyContaining != "blocked" || f.NotPlugNmeet {
+		t.Fatalf("PUT faults: %d %+v %v", resp.StatusCode, f, err)
+	}
+	if err := create("blocked"); !errors.Is(err, plugnmeet.ErrCredentials) {
+		t.Errorf("forbidden body: %v, want ErrCredentials", err)
+	}
+	if err := create("open"); err != nil {
+		t.Errorf("other body: %v", err)
+	}
+	if _, err := c.IsRoomActive(ctx, "blocked"); err != nil {
+		t.Errorf("probe during the firewall fault: %v", err)
+	}
+
+	resp, err = http.Get(url + "/_standin/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st plugnmeettest.Stats
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil || st.Injected.NotPlugNmeet != 2 || st.Injected.Forbidden != 1 || st.CreateCalls != 3 ||
+		st.RoomsCreated != 1 || st.MaxConcurrentCreates != 1 {
+		t.Errorf("stats %+v (%v)", st, err)
+	}
+}
+
 func TestRunConfigErrors(t *testing.T) {
 	tests := []struct {
 		name string

@@ -5,8 +5,10 @@
 // database failures, idempotent create on an active room, per-room locking
 // with a lock timeout, and the server's merge of a request onto its feature
 // defaults. Faults (latency, 5xx, connection resets, hung calls, lock
-// timeouts, lost answers, a 401 window) can be injected and changed at run
-// time, and every call is counted.
+// timeouts, lost answers, a 401 window, and what a wrong deployment puts in
+// front of the API: a firewall's 403 page, a web app's HTML page) can be
+// injected and changed at run time. Every call is counted, and so is the
+// most create calls per room_id ever in progress at once.
 //
 // NewServer starts it on loopback like httptest.NewServer; NewHandler gives
 // the http.Handler for a process of its own (cmd/plugnmeet-standin).

@@ -9,6 +9,9 @@ import (
 // Faults are the failures the stand-in injects. The zero value injects none.
 // The rates are probabilities in [0, 1] drawn for every create call, in this
 // order: reset, timeout, 5xx, lock timeout, lost answer (at most one per call).
+// What stands in front of plugNmeet answers first: ForbidBodyContaining, then
+// NotPlugNmeet, then Unauthorized; a call they answer creates nothing and
+// draws no rate. Latency applies to every call.
 type Faults struct {
 	Latency       time.Duration // added to every call
 	LatencyJitter time.Duration // plus a uniform random extra in [0, LatencyJitter)
@@ -27,6 +30,15 @@ type Faults struct {
 
 	// Unauthorized: every /auth call answers 401, as for a bad signature.
 	Unauthorized bool
+	// ForbidBodyContaining, when not empty: a create call whose body
+	// contains it answers 403 with a small HTML page, as a web application
+	// firewall in front of plugNmeet would, without creating. Other calls
+	// (isRoomActive, the credential probe) are not affected.
+	ForbidBodyContaining string
+	// NotPlugNmeet: every call under /auth/ answers 200 with an HTML page,
+	// as a web app's fallback route does when the URL points at the web app
+	// rather than the API, without creating.
+	NotPlugNmeet bool
 }
 
 // Validate reports a rate outside [0, 1] or a negative duration.
@@ -56,6 +68,8 @@ type faultsJSON struct {
 	LockTimeoutRate float64 `json:"lock_timeout_rate"`
 	LostAnswerRate  float64 `json:"lost_answer_rate"`
 	Unauthorized    bool    `json:"unauthorized"`
+	ForbidBody      string  `json:"forbid_body_containing,omitempty"`
+	NotPlugNmeet    bool    `json:"not_plugnmeet"`
 }
 
 // MarshalJSON writes snake_case keys and durations like "250ms".
@@ -64,6 +78,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		Latency: f.Latency.String(), LatencyJitter: f.LatencyJitter.String(),
 		Error5xxRate: f.Error5xxRate, ResetRate: f.ResetRate, TimeoutRate: f.TimeoutRate,
 		LockTimeoutRate: f.LockTimeoutRate, LostAnswerRate: f.LostAnswerRate, Unauthorized: f.Unauthorized,
+		ForbidBody: f.ForbidBodyContaining, NotPlugNmeet: f.NotPlugNmeet,
 	})
 }
 
@@ -93,7 +108,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	}
 	*f = Faults{Latency: lat, LatencyJitter: jit, Error5xxRate: w.Error5xxRate, ResetRate: w.ResetRate,
 		TimeoutRate: w.TimeoutRate, LockTimeoutRate: w.LockTimeoutRate, LostAnswerRate: w.LostAnswerRate,
-		Unauthorized: w.Unauthorized}
+		Unauthorized: w.Unauthorized, ForbidBodyContaining: w.ForbidBody, NotPlugNmeet: w.NotPlugNmeet}
 	return nil
 }
 
@@ -105,6 +120,8 @@ type FaultStats struct {
 	LockTimeouts int64 `json:"lock_timeouts"`
 	LostAnswers  int64 `json:"lost_answers"`
 	Unauthorized int64 `json:"unauthorized"`
+	Forbidden    int64 `json:"forbidden"`     // 403 pages for ForbidBodyContaining
+	NotPlugNmeet int64 `json:"not_plugnmeet"` // HTML pages for NotPlugNmeet
 }
 
 // Stats are the stand-in's counters since it started.
@@ -118,7 +135,11 @@ type Stats struct {
 	CreateAuthFailures int64 `json:"create_auth_failures"`
 	// Abandoned are create calls that reached room creation but whose caller had gone (timed out,
 	// cancelled, killed) by the time the answer was ready: the caller cannot know the outcome.
-	Abandoned    int64      `json:"abandoned"`
-	LockTimeouts int64      `json:"lock_timeouts"` // callers that waited LockWait for a room lock in vain
-	Injected     FaultStats `json:"injected"`      // faults injected, by kind
+	Abandoned    int64 `json:"abandoned"`
+	LockTimeouts int64 `json:"lock_timeouts"` // callers that waited LockWait for a room lock in vain
+	// MaxConcurrentCreates is the most create calls for one room_id that
+	// were ever in progress at the same moment, over all rooms (see
+	// Server.MaxConcurrentCreates).
+	MaxConcurrentCreates int        `json:"max_concurrent_creates"`
+	Injected             FaultStats `json:"injected"` // faults injected, by kind
 }

@@ -60,14 +60,21 @@ type Server struct {
 	opts Options
 	ts   *httptest.Server
 
-	mu          sync.Mutex
-	rng         *rand.Rand
-	faults      Faults
-	rooms       map[string]*room // active sessions by room_id
-	order       []string         // room_ids in creation order
-	locks       map[string]chan struct{}
-	createCalls map[string]int
-	stats       Stats
+	mu      sync.Mutex
+	rng     *rand.Rand
+	faults  Faults
+	rooms   map[string]*room // active sessions by room_id
+	order   []string         // room_ids in creation order
+	locks   map[string]chan struct{}
+	creates map[string]*createCount // by room_id
+	stats   Stats
+}
+
+// createCount follows the create calls that named one room_id.
+type createCount struct {
+	calls    int // received (counted as Stats.CreateCalls is)
+	inFlight int // in progress now
+	maxIn    int // the most ever in progress at once
 }
 
 type room struct {
@@ -100,12 +107,12 @@ func NewHandler(opts Options) *Server {
 	}
 	seed := uint64(opts.Seed)
 	return &Server{
-		opts:        opts,
-		rng:         rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		rooms:       map[string]*room{},
-		locks:       map[string]chan struct{}{},
-		createCalls: map[string]int{},
-		stats:       Stats{Calls: map[string]int64{}},
+		opts:    opts,
+		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		rooms:   map[string]*room{},
+		locks:   map[string]chan struct{}{},
+		creates: map[string]*createCount{},
+		stats:   Stats{Calls: map[string]int64{}},
 	}
 }
 
@@ -156,7 +163,25 @@ func (s *Server) Stats() Stats {
 func (s *Server) CreateCalls(roomID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.createCalls[roomID]
+	if c := s.creates[roomID]; c != nil {
+		return c.calls
+	}
+	return 0
+}
+
+// MaxConcurrentCreates returns the most create calls naming roomID that were
+// ever in progress at the same moment. A call is in progress from its
+// arrival (its body read, before any latency) until its handler is done: the
+// answer written, the connection dropped, or the caller gone. Every create
+// call counts, whatever answers it (faults and 401s included); one whose
+// body names no room_id is not followed.
+func (s *Server) MaxConcurrentCreates(roomID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.creates[roomID]; c != nil {
+		return c.maxIn
+	}
+	return 0
 }
 
 // EndRoom ends roomID's session from the test side, as if the last
@@ -223,7 +248,20 @@ func textAnswer(status int, text string) answer {
 	return answer{status: status, ctype: "text/plain; charset=utf-8", body: []byte(text)}
 }
 
+func htmlAnswer(status int, page string) answer {
+	return answer{status: status, ctype: "text/html; charset=utf-8", body: []byte(page)}
+}
+
 var notFound = textAnswer(http.StatusNotFound, "not found")
+
+// firewallPage is what nginx with a web application firewall answers a request it refuses.
+var firewallPage = htmlAnswer(http.StatusForbidden, "<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n"+
+	"<center><h1>403 Forbidden</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+
+// appPage is a single-page web app's index, served for any path its routes do not know.
+var appPage = htmlAnswer(http.StatusOK, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"+
+	"<title>Meetings</title>\n<script defer src=\"/assets/js/main.js\"></script>\n</head>\n"+
+	"<body>\n<noscript>You need to enable JavaScript to run this app.</noscript>\n<div id=\"root\"></div>\n</body>\n</html>\n")
 
 func unauthorized(msg, code string) answer {
 	return jsonAnswer(http.StatusUnauthorized, false, msg, code)
@@ -242,6 +280,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		jitter = time.Duration(s.rng.Int64N(int64(f.LatencyJitter)))
 	}
 	s.mu.Unlock()
+
+	// An API call's body is read on arrival, so that a create call is in
+	// progress from then on, latency included.
+	api, create := strings.HasPrefix(path, "/auth/"), path == plugnmeet.RouteCreate
+	var body []byte
+	var readErr error
+	var roomID string // a create call's
+	if api {
+		body, readErr = io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+		if readErr == nil && create {
+			roomID = roomIDOf(body)
+			defer s.createInProgress(roomID)()
+		}
+	}
 	if !sleep(r.Context(), f.Latency+jitter) {
 		return
 	}
@@ -250,25 +302,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		write(w, textAnswer(http.StatusOK, "Healthy"))
 		return
 	}
-	if !strings.HasPrefix(path, "/auth/") {
+	if !api {
 		write(w, notFound)
 		return
 	}
-
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
-	if err != nil {
+	if readErr != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if errors.As(readErr, &tooBig) {
 			write(w, textAnswer(http.StatusRequestEntityTooLarge, "Request Entity Too Large"))
 		}
 		return
 	}
 
-	if path == plugnmeet.RouteCreate {
-		s.countCreate(roomIDOf(body))
+	if create {
+		s.countCreate(roomID)
+	}
+	// What stands in front of plugNmeet answers before plugNmeet does.
+	if create && f.ForbidBodyContaining != "" && bytes.Contains(body, []byte(f.ForbidBodyContaining)) {
+		s.countInjected(&s.stats.Injected.Forbidden)
+		write(w, firewallPage)
+		return
+	}
+	if f.NotPlugNmeet {
+		s.countInjected(&s.stats.Injected.NotPlugNmeet)
+		write(w, appPage)
+		return
 	}
 	if a, ok := s.authenticate(r, body, f); !ok {
-		if path == plugnmeet.RouteCreate {
+		if create {
 			s.mu.Lock()
 			s.stats.CreateAuthFailures++
 			s.mu.Unlock()
@@ -294,6 +355,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		write(w, notFound)
 	}
+}
+
+func (s *Server) countInjected(n *int64) {
+	s.mu.Lock()
+	*n++
+	s.mu.Unlock()
 }
 
 // authenticate checks the headers as the server does, in the same order.
@@ -376,11 +443,39 @@ func roomIDOf(body []byte) string {
 // countCreate counts a create call, by room when it names one.
 func (s *Server) countCreate(roomID string) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.stats.CreateCalls++
 	if roomID != "" {
-		s.createCalls[roomID]++
+		s.createCountLocked(roomID).calls++
 	}
-	s.mu.Unlock()
+}
+
+// createInProgress marks a create call naming roomID as in progress and
+// returns the function that marks it done.
+func (s *Server) createInProgress(roomID string) (done func()) {
+	if roomID == "" {
+		return func() {}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.createCountLocked(roomID)
+	c.inFlight++
+	c.maxIn = max(c.maxIn, c.inFlight)
+	s.stats.MaxConcurrentCreates = max(s.stats.MaxConcurrentCreates, c.maxIn)
+	return func() {
+		s.mu.Lock()
+		c.inFlight--
+		s.mu.Unlock()
+	}
+}
+
+func (s *Server) createCountLocked(roomID string) *createCount {
+	c := s.creates[roomID]
+	if c == nil {
+		c = &createCount{}
+		s.creates[roomID] = c
+	}
+	return c
 }
 
 func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, body []byte, f Faults) {

@@ -24,6 +24,7 @@ type result struct {
 	RoomInfo   json.RawMessage `json:"room_info"`
 	IsActive   *bool           `json:"is_active"`
 	Body       string
+	CType      string // Content-Type
 }
 
 func (r result) info(t *testing.T) plugnmeet.RoomInfo {
@@ -62,7 +63,7 @@ func postCtx(ctx context.Context, srv *Server, route, body string) (result, erro
 	if err != nil {
 		return result{}, err
 	}
-	r := result{HTTP: resp.StatusCode, Body: string(b)}
+	r := result{HTTP: resp.StatusCode, Body: string(b), CType: resp.Header.Get("Content-Type")}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(b, &r); err != nil {
 			return r, fmt.Errorf("answer not JSON: %w: %s", err, b)
@@ -126,6 +127,11 @@ func TestRoutesAndLimits(t *testing.T) {
 	r := post(t, srv, "/auth/room/nope", `{}`)
 	if r.HTTP != 404 || r.Body != "not found" {
 		t.Errorf("unknown route: %d %q", r.HTTP, r.Body)
+	}
+	// A base URL with a wrong path: the server's 404 page, as PLUGNMEET_API.md records it.
+	r = post(t, srv, "/wrong"+plugnmeet.RouteCreate, createBody("w", "W"))
+	if r.HTTP != 404 || r.Body != "not found" || r.CType != "text/plain; charset=utf-8" {
+		t.Errorf("wrong path: %d %q %q", r.HTTP, r.CType, r.Body)
 	}
 	resp, err := http.Get(srv.URL + "/healthCheck")
 	if err != nil {
@@ -346,6 +352,16 @@ func TestFaults(t *testing.T) {
 				t.Errorf("got %v %d %s", err, r.HTTP, r.StatusCode)
 			}
 		}, false, func(s FaultStats) int64 { return s.Unauthorized }},
+		{"firewall", Faults{ForbidBodyContaining: `"room_title":"F"`}, func(t *testing.T, r result, err error) {
+			if err != nil || r.HTTP != 403 || r.CType != "text/html; charset=utf-8" || !strings.Contains(r.Body, "<h1>403 Forbidden</h1>") {
+				t.Errorf("got %v %d %q %q, want a 403 HTML page", err, r.HTTP, r.CType, r.Body)
+			}
+		}, false, func(s FaultStats) int64 { return s.Forbidden }},
+		{"not plugNmeet", Faults{NotPlugNmeet: true}, func(t *testing.T, r result, err error) {
+			if err != nil || r.HTTP != 200 || r.CType != "text/html; charset=utf-8" || !strings.HasPrefix(r.Body, "<!DOCTYPE html>") {
+				t.Errorf("got %v %d %q %q, want a 200 HTML page", err, r.HTTP, r.CType, r.Body)
+			}
+		}, false, func(s FaultStats) int64 { return s.NotPlugNmeet }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -370,6 +386,133 @@ func TestFaults(t *testing.T) {
 			srv.SetFaults(Faults{})
 			if r := post(t, srv, plugnmeet.RouteCreate, createBody("f", "F")); !r.Status {
 				t.Errorf("after clearing faults: %d %q", r.HTTP, r.Msg)
+			}
+		})
+	}
+}
+
+// The firewall refuses create calls by their body, before plugNmeet checks
+// anything; every other call passes, even one whose body matches.
+func TestForbidBodyContaining(t *testing.T) {
+	srv := NewServer(recordedOptions())
+	defer srv.Close()
+	srv.SetFaults(Faults{ForbidBodyContaining: "<script>"})
+
+	if r := post(t, srv, plugnmeet.RouteCreate, createBody("ok", "Plain")); !r.Status {
+		t.Errorf("create without the string: %d %q", r.HTTP, r.Body)
+	}
+	if r := post(t, srv, plugnmeet.RouteCreate, createBody("waf", "<script>alert(1)</script>")); r.HTTP != 403 ||
+		!strings.HasPrefix(r.CType, "text/html") {
+		t.Errorf("create with the string: %d %q %q, want a 403 page", r.HTTP, r.CType, r.Body)
+	}
+	// Refused in front of plugNmeet: a bad signature is not even looked at.
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+plugnmeet.RouteCreate, strings.NewReader(createBody("waf", "<script>")))
+	req.Header.Set("API-KEY", recordedKey)
+	req.Header.Set("HASH-SIGNATURE", "00")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("badly signed create with the string: %d, want 403", resp.StatusCode)
+	}
+	if r := post(t, srv, plugnmeet.RouteIsRoomActive, `{"room_id":"ok","note":"<script>"}`); r.IsActive == nil || !*r.IsActive {
+		t.Errorf("isRoomActive whose body has the string: %d %q", r.HTTP, r.Body)
+	}
+	if _, ok := srv.ActiveRoom("waf"); ok {
+		t.Error("a refused create created the room")
+	}
+	st := srv.Stats()
+	if st.Injected.Forbidden != 2 || st.CreateCalls != 3 || st.RoomsCreated != 1 || st.AuthFailures != 0 || srv.CreateCalls("waf") != 2 {
+		t.Errorf("stats %+v, CreateCalls(waf)=%d", st, srv.CreateCalls("waf"))
+	}
+}
+
+// Pointed at a web app, every API call meets its fallback page; routes
+// outside /auth/ are still the server's own.
+func TestNotPlugNmeet(t *testing.T) {
+	srv := NewServer(recordedOptions())
+	defer srv.Close()
+	srv.SetFaults(Faults{NotPlugNmeet: true})
+	calls := []struct{ route, body string }{
+		{plugnmeet.RouteCreate, createBody("app", "A")},
+		{plugnmeet.RouteIsRoomActive, `{"room_id":"app"}`},
+		{plugnmeet.RouteGetActiveRoomInfo, `{"room_id":"app"}`},
+		{plugnmeet.RouteEndRoom, `{"room_id":"app"}`},
+		{"/auth/room/nope", `{}`},
+	}
+	for _, c := range calls {
+		r := post(t, srv, c.route, c.body)
+		if r.HTTP != 200 || r.CType != "text/html; charset=utf-8" || !strings.Contains(r.Body, `<div id="root">`) {
+			t.Errorf("%s: %d %q %q, want the app's page", c.route, r.HTTP, r.CType, r.Body)
+		}
+	}
+	resp, err := http.Get(srv.URL + "/healthCheck")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("healthCheck: %d", resp.StatusCode)
+	}
+	if _, ok := srv.ActiveRoom("app"); ok {
+		t.Error("the web app created the room")
+	}
+	if st := srv.Stats(); st.Injected.NotPlugNmeet != int64(len(calls)) || st.RoomsCreated != 0 || st.CreateCalls != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	srv.SetFaults(Faults{})
+	if r := post(t, srv, plugnmeet.RouteCreate, createBody("app", "A")); !r.Status {
+		t.Errorf("after the fault: %d %q", r.HTTP, r.Body)
+	}
+}
+
+// The stand-in records, per room_id, the most create calls in progress at
+// once, from arrival (latency included) to the answer, whatever answers them.
+func TestMaxConcurrentCreates(t *testing.T) {
+	concurrently := func(srv *Server, n int, body string) {
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() { _, _ = postCtx(context.Background(), srv, plugnmeet.RouteCreate, body) })
+		}
+		wg.Wait()
+	}
+	tests := []struct {
+		name   string
+		opts   Options
+		faults Faults
+	}{
+		{"waiting for the room lock", Options{CreateWork: 300 * time.Millisecond}, Faults{}},
+		{"in latency", Options{}, Faults{Latency: 300 * time.Millisecond}},
+		{"answered by a fault", Options{TimeoutHold: 300 * time.Millisecond}, Faults{TimeoutRate: 1}},
+		{"refused by the signature check", Options{}, Faults{Unauthorized: true, Latency: 300 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.APIKey, tt.opts.APISecret = recordedKey, recordedSecret
+			srv := NewServer(tt.opts)
+			defer srv.Close()
+			srv.SetFaults(tt.faults)
+			for range 2 { // one after the other: never more than one at once
+				post(t, srv, plugnmeet.RouteCreate, createBody("one", "O"))
+			}
+			concurrently(srv, 4, createBody("four", "F"))
+			concurrently(srv, 2, createBody("two", "T"))
+			if got := srv.MaxConcurrentCreates("one"); got != 1 {
+				t.Errorf("sequential calls: %d at once, want 1", got)
+			}
+			if got := srv.MaxConcurrentCreates("four"); got != 4 {
+				t.Errorf("4 concurrent calls: %d at once, want 4", got)
+			}
+			if got := srv.MaxConcurrentCreates("two"); got != 2 {
+				t.Errorf("2 concurrent calls: %d at once, want 2", got)
+			}
+			if got := srv.MaxConcurrentCreates("never"); got != 0 {
+				t.Errorf("unknown room: %d", got)
+			}
+			if st := srv.Stats(); st.MaxConcurrentCreates != 4 || st.CreateCalls != 8 {
+				t.Errorf("stats: max %d, %d create calls, want 4 and 8", st.MaxConcurrentCreates, st.CreateCalls)
 			}
 		})
 	}
@@ -420,13 +563,17 @@ func TestSeedRepeatsFaults(t *testing.T) {
 }
 
 func TestFaultsJSON(t *testing.T) {
-	in := `{"latency":"250ms","error_rate":0.5,"unauthorized":true}`
+	in := `{"latency":"250ms","error_rate":0.5,"unauthorized":true,"forbid_body_containing":"DROP TABLE","not_plugnmeet":true}`
 	var f Faults
 	if err := json.Unmarshal([]byte(in), &f); err != nil {
 		t.Fatal(err)
 	}
-	if f.Latency != 250*time.Millisecond || f.Error5xxRate != 0.5 || !f.Unauthorized {
+	if f.Latency != 250*time.Millisecond || f.Error5xxRate != 0.5 || !f.Unauthorized ||
+		f.ForbidBodyContaining != "DROP TABLE" || !f.NotPlugNmeet {
 		t.Errorf("decoded %+v", f)
+	}
+	if err := f.Validate(); err != nil {
+		t.Errorf("valid faults refused: %v", err)
 	}
 	b, err := json.Marshal(f)
 	if err != nil {
