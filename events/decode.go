@@ -17,15 +17,7 @@ import (
 // listing every problem found, and the mode is the one the message was read
 // in, or "" when the message is not recognisably a CloudEvent.
 func Decode(h nats.Header, body []byte) (*event.Event, Mode, error) {
-	contentType, ceHeaders := "", 0
-	for k, v := range h {
-		switch {
-		case hasCEPrefix(k):
-			ceHeaders++
-		case len(v) > 0 && strings.EqualFold(k, headerContentType):
-			contentType = v[0]
-		}
-	}
+	contentType, ceHeaders := scanHeader(h)
 	if isStructured(contentType) {
 		var p problems
 		if msg := checkStructuredContentType(contentType); msg != "" {
@@ -50,6 +42,23 @@ func Decode(h nats.Header, body []byte) (*event.Event, Mode, error) {
 		p.add("", "not a CloudEvent: no ce-specversion header and Content-Type is not application/cloudevents+json")
 	}
 	return nil, "", p.err("")
+}
+
+// scanHeader returns a message's Content-Type ("" when absent) and its
+// number of ce- headers. Given Content-Type under several spellings, it
+// takes the first spelling in byte order, so that every reading of one
+// message agrees on its content mode.
+func scanHeader(h nats.Header) (contentType string, ceHeaders int) {
+	ctKey := ""
+	for k, v := range h {
+		switch {
+		case hasCEPrefix(k):
+			ceHeaders++
+		case len(v) > 0 && strings.EqualFold(k, headerContentType) && (ctKey == "" || k < ctKey):
+			contentType, ctKey = v[0], k
+		}
+	}
+	return contentType, ceHeaders
 }
 
 // isStructured reports whether a Content-Type announces structured mode

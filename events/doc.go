@@ -39,7 +39,10 @@
 //
 // EncodeBinary and EncodeStructured render an event for publishing. The
 // encoder percent-encodes space, '"', '%' and every byte outside 0x21-0x7E,
-// so a header value can never carry CR or LF.
+// so a header value can never carry CR or LF. JSON is written without HTML
+// escaping: '<', '>' and '&' in attributes and data (here and in result
+// data) stay one byte each, so an event does not grow with the markup it
+// carries.
 //
 // # Result events
 //
@@ -48,4 +51,12 @@
 // result id), with subject = room_id, the requestid extension and the W3C
 // trace context copied from the request. ResultMsgID gives the Nats-Msg-Id
 // under which a result must be published.
+//
+// A result names its request through an Origin: OriginOf for a decoded
+// request; PeekOrigin for a message Decode rejects (too large, malformed),
+// which reads the id, source and trace context from the ce- headers in
+// binary mode, whatever the body, and from the top-level members within the
+// first PeekLimit (64 KiB) bytes of the body in structured mode; and
+// StreamOrigin, the message's stream position, only when PeekOrigin cannot
+// read a valid id and source.
 package events

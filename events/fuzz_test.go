@@ -50,8 +50,12 @@ func FuzzDecodeBinary(f *testing.F) {
 	f.Add("ce-specversion: 1.0\nce-id: \"q\\\"d\"\nce-source: /s\nce-type: t\nce-time: 2020-01-01T00:00:00+02:00\nce-dataschema: https://x/s.json", []byte{0xff})
 	f.Add("ce-specversion: 1.0\nce-id: 1\nce-source: /s\nce-type: t\nce-datacontenttype: text/plain\nce-ext: %zz", []byte("hi"))
 	f.Add("ce-specversion: 0.3\nce-id: 1", []byte(nil))
+	f.Add("ce-specversion: 1.0\nce-id: a%07\nce-source: /a%20b\nce-type: t\nce-traceparent: 00-x\nCe-Tracestate: \"k=v\"", []byte("<&>"))
+	f.Add("Content-Type: application/cloudevents+json\nce-id: h\nce-source: /h", []byte(`{"id":"b","source":"/b","specversion":"1.0","type":"t"}`))
 	f.Fuzz(func(t *testing.T, header string, body []byte) {
-		checkReencode(t, parseHeader(header), body)
+		h := parseHeader(header)
+		checkReencode(t, h, body)
+		checkPeek(t, h, body)
 	})
 }
 
@@ -61,7 +65,11 @@ func FuzzDecodeStructured(f *testing.F) {
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data_base64":"AAE=","n":5,"b":false,"time":"2020-01-01T00:00:00Z"}`))
 	f.Add([]byte(`{"data_base64":1,"specversion":"1.0"}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"\u00e9","source":"mailto:a@b","type":"t","subject":"\u0000"}`))
+	f.Add([]byte(`{"id":"a b","source":"/a b","specversion":"1.0","type":"t","traceparent":"00-x","tracestate":7,"data":{"id":"inner"}}`))
+	f.Add([]byte(`{"id":"a","source":"/s","id":"b","specversion":"1.0","type":"t"}`))
+	f.Add([]byte(`{"id":"cut","source":"/s","data":{"w":"<<`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		checkReencode(t, ceJSON, body)
+		checkPeek(t, ceJSON, body)
 	})
 }

@@ -66,7 +66,7 @@ func NewCreateRoomRequest(data any, opts ...RequestOption) (*event.Event, error)
 	case json.RawMessage:
 		body = d
 	default:
-		b, err := json.Marshal(data)
+		b, err := marshalJSON(data)
 		if err != nil {
 			return nil, fmt.Errorf("events: create-room request data: %w", err)
 		}

@@ -32,6 +32,7 @@ func TestNewCreateRoomRequest(t *testing.T) {
 		{"bytes", []byte(`{"room_id":"r1"}`), nil, "", "r1", `{"room_id":"r1"}`, DefaultSource},
 		{"raw message", json.RawMessage(`{"room_id":"r2","x":1}`), nil, "", "r2", `{"room_id":"r2","x":1}`, DefaultSource},
 		{"struct", room{RoomID: "r3"}, nil, "", "r3", `{"room_id":"r3"}`, DefaultSource},
+		{"struct with <>&: not HTML-escaped", room{RoomID: "<r&5>"}, nil, "", "<r&5>", `{"room_id":"<r&5>"}`, DefaultSource},
 		{"options", []byte(`{"room_id":"r4"}`), []RequestOption{WithSource("urn:test"), WithSubject("other"), WithTime(at)},
 			"", "other", `{"room_id":"r4"}`, "urn:test"},
 		{"no room_id: no subject", []byte(`{"metadata":{}}`), nil, "", "", `{"metadata":{}}`, DefaultSource},

@@ -104,7 +104,7 @@ func NewResultFor(o Origin, typ, source string, data any) (*event.Event, error) 
 	if o.TraceState != "" {
 		e.SetExtension(ExtTraceState, o.TraceState)
 	}
-	if err := e.SetData(event.ApplicationJSON, data); err != nil {
+	if err := setJSONData(&e, data); err != nil {
 		return nil, fmt.Errorf("events: result data: %w", err)
 	}
 	var p problems
@@ -113,6 +113,25 @@ func NewResultFor(o Origin, typ, source string, data any) (*event.Event, error) 
 		return nil, fmt.Errorf("events: result event: %w", err)
 	}
 	return &e, nil
+}
+
+// setJSONData sets e's data to data rendered as JSON, as event.SetData does
+// (a []byte is taken as it is, nil is no data) but without HTML escaping.
+func setJSONData(e *event.Event, data any) error {
+	e.SetDataContentType(event.ApplicationJSON)
+	switch d := data.(type) {
+	case nil:
+		e.DataEncoded, e.DataBase64 = nil, false
+	case []byte:
+		return e.SetData(event.ApplicationJSON, d)
+	default:
+		b, err := marshalJSON(d)
+		if err != nil {
+			return err
+		}
+		e.DataEncoded, e.DataBase64 = b, false
+	}
+	return nil
 }
 
 // roomID returns the room id carried by result data, if any.

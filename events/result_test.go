@@ -156,3 +156,56 @@ func TestCopyTrace(t *testing.T) {
 		t.Errorf("extensions appeared: %v", plain.Extensions())
 	}
 }
+
+// A request embedded in room.failed (and plugNmeet's room_info in
+// room.created) keeps '<', '>' and '&' as they are, so a request near
+// MAX_MESSAGE_BYTES still fits in a result message.
+func TestNewResultDoesNotEscapeHTML(t *testing.T) {
+	brackets := strings.Repeat("<", 100_000)
+	req := newEvent("")
+	req.DataEncoded = []byte(`{"room_id":"r1","metadata":{"welcome_message":"<b>` + brackets + `</b> & more"}}`)
+	_, embedded, err := EncodeStructured(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		typ  string
+		data any
+	}{
+		{"room.failed with the request", TypeRoomFailed, RoomFailed{RoomID: "r1", Reason: ReasonRetriesExhausted, Message: "<503> & gave up", Request: embedded}},
+		{"room.created with room_info", TypeRoomCreated, RoomCreated{RoomID: "r1", SID: "s", RoomInfo: req.DataEncoded}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := NewResult(req, tt.typ, "roomworker", tt.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, body, err := EncodeBinary(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hasHTMLEscape(body) {
+				t.Errorf("result data HTML-escapes '<', '>' or '&': %.200s", body)
+			}
+			if len(body) >= 110_000 {
+				t.Errorf("result data is %d bytes, want < 110,000", len(body))
+			}
+			if !json.Valid(body) {
+				t.Errorf("result data is not JSON: %.200s", body)
+			}
+		})
+	}
+	var failed RoomFailed
+	res, _ := NewResult(req, TypeRoomFailed, "roomworker", RoomFailed{Reason: ReasonRetriesExhausted, Request: embedded})
+	if err := res.DataAs(&failed); err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := Decode(ceJSON, failed.Request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := diffCanon(canon(t, req), canon(t, back)); d != "" {
+		t.Errorf("embedded request changed:\n%s", d)
+	}
+}

@@ -178,6 +178,19 @@ func decodeStructured(body []byte) (*event.Event, error) {
 
 func isNull(raw json.RawMessage) bool { return string(raw) == "null" }
 
+// marshalJSON is json.Marshal without HTML escaping: '<', '>' and '&' are
+// written as they are, not as six-byte \u escapes, so markup in a request
+// does not multiply the size of the events that carry it.
+func marshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte{'\n'}), nil
+}
+
 // jsonString decodes a JSON string value; ok is false for any other value.
 func jsonString(raw []byte) (s string, ok bool) {
 	if len(raw) < 2 || raw[0] != '"' {
@@ -193,34 +206,55 @@ func jsonString(raw []byte) (s string, ok bool) {
 // slices of b, or ok = false when b is not an object. dup is the first member
 // name given twice, if any (encoding/json would silently keep the last).
 func splitObject(b []byte) (m map[string]json.RawMessage, dup string, ok bool) {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
+	m = make(map[string]json.RawMessage, 12)
+	ok = eachMember(b, func(name string, raw []byte) bool {
+		if _, seen := m[name]; seen && dup == "" {
+			dup = name
+		}
+		m[name] = raw
+		return true
+	})
+	if !ok {
 		return nil, "", false
 	}
-	m = make(map[string]json.RawMessage, 12)
+	return m, dup, true
+}
+
+// eachMember calls f with the name and raw value (a slice of b) of each
+// top-level member of the JSON object at the start of b, in order, until f
+// returns false, and reports whether b starts with an object. It checks only
+// the structure it walks, so b may be invalid JSON or cut short: a member
+// reaches f only when its name is a JSON string followed by ':' and its
+// value is not empty and is followed by ',' or '}' within b; the walk stops
+// at the first member that is not. Values are not validated.
+func eachMember(b []byte, f func(name string, raw []byte) bool) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
 	i = skipSpace(b, i+1)
 	for i < len(b) && b[i] == '"' {
 		end := stringEnd(b, i)
 		name, ok := memberNameOf(b[i:end])
 		if !ok {
-			return nil, "", false
+			break
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
-			return nil, "", false
+			break
 		}
 		i = skipSpace(b, i+1)
 		end = valueEnd(b, i)
-		if _, seen := m[name]; seen && dup == "" {
-			dup = name
+		next := skipSpace(b, end)
+		if end == i || next >= len(b) || (b[next] != ',' && b[next] != '}') {
+			break
 		}
-		m[name] = b[i:end:end]
-		i = skipSpace(b, end)
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
+		if !f(name, b[i:end:end]) || b[next] == '}' {
+			break
 		}
+		i = skipSpace(b, next+1)
 	}
-	return m, dup, true
+	return true
 }
 
 // memberNameOf decodes a member name, without allocating for the names
@@ -352,7 +386,7 @@ func EncodeStructured(e *event.Event) (nats.Header, []byte, error) {
 		b = append(b, ':')
 		b = append(b, v...)
 	}
-	jstr := func(s string) []byte { v, _ := json.Marshal(s); return v }
+	jstr := func(s string) []byte { v, _ := marshalJSON(s); return v }
 	member("specversion", jstr(event.CloudEventsVersionV1))
 	member("id", jstr(e.ID()))
 	member("source", jstr(e.Source()))

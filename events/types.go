@@ -98,7 +98,7 @@ func (c RoomCreated) MarshalJSON() ([]byte, error) {
 	if len(c.RoomInfo) == 0 {
 		c.RoomInfo = json.RawMessage("null")
 	}
-	return json.Marshal(plain(c))
+	return marshalJSON(plain(c))
 }
 
 // RoomFailed is the data of a room.failed event.

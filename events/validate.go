@@ -59,6 +59,10 @@ func checkString(s string) string {
 	return ""
 }
 
+// blank reports whether the value of a required String attribute (id,
+// source, type) counts as missing.
+func blank(v string) bool { return strings.TrimSpace(v) == "" }
+
 // isJSONMediaType reports whether data with this datacontenttype is JSON
 // ("" counts as JSON, as in the JSON event format).
 func isJSONMediaType(ct string) bool {
@@ -87,7 +91,7 @@ func validateEvent(e *event.Event, name func(string) string, p *problems) {
 		}
 	}
 	required := func(attr, v string) {
-		if strings.TrimSpace(v) == "" {
+		if blank(v) {
 			p.add(attr, fmt.Sprintf("missing required attribute %s (%s)", attr, name(attr)))
 			return
 		}
