@@ -28,8 +28,17 @@ var (
 
 type lookupFunc func(string) (string, bool)
 
+// Seams for the lifecycle tests, which replace them one test at a time (never in parallel): where
+// the HTTP server's listener comes from, and how the worker runs.
+var (
+	listen    = net.Listen
+	runWorker = (*worker.Worker).Run
+)
+
 // run is the whole program: flags, configuration, connections, the worker and its HTTP server.
-// It returns when ctx is cancelled (SIGTERM) and everything has stopped, or on a start-up error.
+// It returns once everything has stopped: nil when ctx is cancelled (SIGTERM) or the demo
+// succeeded; an error on a start-up failure, or when the worker, the HTTP server or the demo
+// ended with one (that first error; the rest of the process is stopped first).
 func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("roomworker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -112,44 +121,71 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	ln, err := listen("tcp", cfg.MetricsAddr)
 	if err != nil {
 		return fmt.Errorf("METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
 	}
 	srv := &http.Server{Handler: opsHandler(reg, w), ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics server stopped", "err", err)
-		}
-	}()
 	log.Info("roomworker starting", "version", v, "nats", worker.RedactURL(cfg.NATS.URL), "plugnmeet", cfg.PlugNmeet.URL,
 		"metrics", ln.Addr().String(), "concurrency", cfg.Concurrency, "max_attempts", cfg.MaxAttempts)
-
-	workCtx, stopWork := context.WithCancel(ctx)
-	defer stopWork()
-	workerDone := make(chan error, 1)
-	go func() { workerDone <- w.Run(workCtx) }()
-
 	if devEnv != nil {
 		devEnv.announce(stdout, ln.Addr().String())
 	}
-	var demoErr error
+
+	// The actors stop in the order they are added: the signal wait, the demo, the worker (which
+	// finishes in-flight work within SHUTDOWN_TIMEOUT while /healthz still answers), then the
+	// HTTP server. Whichever returns first ends the process, with its error. Only the signal wait
+	// watches ctx; the other actors' contexts end with their interrupts, so a SIGTERM ends with nil.
+	var actors group
+	stopWaiting := make(chan struct{})
+	actors.add(func() error {
+		select {
+		case <-ctx.Done(): // SIGTERM or SIGINT: a clean exit
+		case <-stopWaiting:
+		}
+		return nil
+	}, func(error) { close(stopWaiting) })
+
 	if *demo != "" {
-		demoErr = runDemo(ctx, nc, cfg, w, *demo, stdout)
-		stopWork()
+		demoCtx, stopDemo := context.WithCancel(context.WithoutCancel(ctx))
+		actors.add(func() error {
+			return runDemo(demoCtx, nc, cfg, w, *demo, stdout)
+		}, func(error) { stopDemo() })
 	}
 
-	err = <-workerDone
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutdownCtx)
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	actors.add(func() error {
+		if err := runWorker(w, workCtx); err != nil {
+			return err
+		}
+		if workCtx.Err() == nil {
+			return errors.New("the worker stopped without being asked to")
+		}
+		return nil
+	}, func(cause error) {
+		if cause != nil {
+			log.Error("shutting down", "err", cause)
+		}
+		stopWork()
+	})
+
+	actors.add(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("METRICS_ADDR %s: serving /metrics, /healthz and /readyz: %w", cfg.MetricsAddr, err)
+		}
+		return nil
+	}, func(error) {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	})
+
+	err = actors.run()
+	// The worker has stopped: flush what it published and close the connection.
 	if derr := nc.Drain(); derr != nil && !errors.Is(derr, context.Canceled) {
 		log.Warn("NATS drain", "err", derr)
 	}
-	if err != nil {
-		return err
-	}
-	return demoErr
+	return err
 }
 
 // opsHandler serves /metrics, /healthz and /readyz.
