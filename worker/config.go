@@ -45,6 +45,9 @@ type Config struct {
 	LogLevel        string        `env:"LOG_LEVEL, default=info"`
 	LogFormat       string        `env:"LOG_FORMAT, default=json"`
 	ConsumerRecheck time.Duration `env:"CONSUMER_RECHECK, default=30s"`
+	// ConsumerSettingsVersion orders configurations during a rolling update: only a worker with a
+	// higher version than the consumer records changes its AckWait, MaxDeliver or MaxAckPending.
+	ConsumerSettingsVersion int `env:"CONSUMER_SETTINGS_VERSION, default=1"`
 }
 
 // NATSConfig is how to reach NATS. roomctl reads the same variables.
@@ -133,6 +136,7 @@ func (c Config) Validate() error {
 		{c.LogLevel != "debug" && c.LogLevel != "info" && c.LogLevel != "warn" && c.LogLevel != "error", "LOG_LEVEL", "must be debug, info, warn or error"},
 		{c.LogFormat != "json" && c.LogFormat != "text", "LOG_FORMAT", "must be json or text"},
 		{c.ConsumerRecheck < time.Second, "CONSUMER_RECHECK", "must be at least 1s"},
+		{c.ConsumerSettingsVersion < 1, "CONSUMER_SETTINGS_VERSION", fmt.Sprintf("must be at least 1, got %d", c.ConsumerSettingsVersion)},
 	}
 	for _, n := range []struct{ name, v string }{
 		{"REQUEST_SUBJECT", c.RequestSubject}, {"CREATED_SUBJECT", c.CreatedSubject}, {"FAILED_SUBJECT", c.FailedSubject},

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -127,4 +128,16 @@ func (r Record) encode() ([]byte, error) {
 		return b, err
 	}
 	return withRaw(b, "room_info", info), nil
+}
+
+// marshal encodes v as JSON without HTML escaping: a request embedded in a result keeps its
+// `<`, `>` and `&` as one byte each instead of six.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

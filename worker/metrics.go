@@ -30,6 +30,8 @@ type Metrics struct {
 	consumerRedelivd prometheus.Gauge
 	ready            prometheus.GaugeFunc
 	readyFunc        atomic.Pointer[func() bool] // set by New: the worker's Ready() == nil
+	pendingPublishes prometheus.GaugeFunc
+	pendingFunc      atomic.Pointer[func() int] // set by New: publishes awaiting their PubAck
 }
 
 // Label values fixed in advance, so every series exists (at 0) from the first scrape and rate()
@@ -50,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomworker_requests_received_total",
-			Help: "Request messages received, by CloudEvents content mode (binary, structured, invalid).",
+			Help: "Requests received (first deliveries; redeliveries are not counted again), by CloudEvents content mode (binary, structured, invalid).",
 		}, []string{"mode"}),
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomworker_results_total",
@@ -86,7 +88,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		idempotencyHits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roomworker_idempotency_hits_total",
-			Help: "Requests answered from the idempotency record without calling plugNmeet.",
+			Help: "Requests answered, once their result was stored, with the live session an earlier request recorded, without a create call.",
 		}),
 		warnings: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roomworker_applied_settings_warnings_total",
@@ -94,11 +96,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		systemicPause: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "roomworker_systemic_pause",
-			Help: "1 while consumption is paused because plugNmeet rejects the credentials (401/403).",
+			Help: "1 while consumption is paused because plugNmeet rejects the credentials (401/403 confirmed by a probe) or PLUGNMEET_URL does not lead to its API.",
 		}),
 		systemicErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roomworker_systemic_errors_total",
-			Help: "Deliveries put back because plugNmeet rejected the credentials (never counted as attempts).",
+			Help: "Deliveries put back because plugNmeet rejected the credentials or was not at PLUGNMEET_URL (never counted as attempts).",
 		}),
 		endings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomworker_deliveries_total",
@@ -126,7 +128,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}
 		return 0
 	})
-	reg.MustRegister(m.received, m.results, m.apiRequests, m.apiDuration, m.attempts, m.processing,
+	m.pendingPublishes = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "roomworker_publishes_pending",
+		Help: "Publishes (results and records) waiting for their PubAck; each is forgotten after 10s without one.",
+	}, func() float64 {
+		if f := m.pendingFunc.Load(); f != nil {
+			return float64((*f)())
+		}
+		return 0
+	})
+	reg.MustRegister(m.pendingPublishes, m.received, m.results, m.apiRequests, m.apiDuration, m.attempts, m.processing,
 		m.requestAge, m.inflight, m.idempotencyHits, m.warnings, m.systemicPause, m.systemicErrors,
 		m.endings, m.consumerPending, m.consumerAckPend, m.consumerRedelivd, m.ready)
 	for _, a := range []string{"ack", "nak", "term"} {
@@ -156,6 +167,9 @@ func (m *Metrics) observeAPI(route string, start time.Time, err error) {
 	}
 	m.apiRequests.WithLabelValues(route, class).Inc()
 }
+
+// reportPendingPublishes makes roomworker_publishes_pending follow pending.
+func (m *Metrics) reportPendingPublishes(pending func() int) { m.pendingFunc.Store(&pending) }
 
 // reportReady makes roomworker_ready follow ready.
 func (m *Metrics) reportReady(ready func() bool) { m.readyFunc.Store(&ready) }

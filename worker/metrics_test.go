@@ -1,16 +1,19 @@
 package worker_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/roomworker/roomworker/internal/testenv"
 	"github.com/roomworker/roomworker/plugnmeet/plugnmeettest"
+	"github.com/roomworker/roomworker/worker"
 )
 
 // eventuallyMetrics waits until the registry's metrics named in names read as want (the text
@@ -50,7 +53,8 @@ roomworker_ready 1
 `, "roomworker_results_total", "roomworker_ready")
 
 	// 3 rooms created, then 1 duplicate of the first (same room and payload, new event id, in
-	// structured mode), 1 request failing the schema and 1 message that is no CloudEvent.
+	// structured mode: plugNmeet is asked whether the room is still live), 1 request failing the
+	// schema and 1 message that is no CloudEvent.
 	for _, room := range []string{"m-one", "m-two", "m-three"} {
 		e.Publish(testenv.NewEvent("", testenv.Request(room)))
 	}
@@ -69,12 +73,12 @@ roomworker_results_total{outcome="failed",reason="invalid_event"} 1
 roomworker_results_total{outcome="failed",reason="invalid_request"} 1
 roomworker_results_total{outcome="failed",reason="rejected"} 0
 roomworker_results_total{outcome="failed",reason="retries_exhausted"} 0
-# HELP roomworker_requests_received_total Request messages received, by CloudEvents content mode (binary, structured, invalid).
+# HELP roomworker_requests_received_total Requests received (first deliveries; redeliveries are not counted again), by CloudEvents content mode (binary, structured, invalid).
 # TYPE roomworker_requests_received_total counter
 roomworker_requests_received_total{mode="binary"} 4
 roomworker_requests_received_total{mode="invalid"} 1
 roomworker_requests_received_total{mode="structured"} 1
-# HELP roomworker_idempotency_hits_total Requests answered from the idempotency record without calling plugNmeet.
+# HELP roomworker_idempotency_hits_total Requests answered, once their result was stored, with the live session an earlier request recorded, without a create call.
 # TYPE roomworker_idempotency_hits_total counter
 roomworker_idempotency_hits_total 1
 # HELP roomworker_plugnmeet_requests_total Calls to the plugNmeet API, by route and outcome class (ok, transient, permanent, systemic).
@@ -83,7 +87,7 @@ roomworker_plugnmeet_requests_total{class="ok",route="/auth/room/create"} 3
 roomworker_plugnmeet_requests_total{class="permanent",route="/auth/room/create"} 0
 roomworker_plugnmeet_requests_total{class="systemic",route="/auth/room/create"} 0
 roomworker_plugnmeet_requests_total{class="transient",route="/auth/room/create"} 0
-roomworker_plugnmeet_requests_total{class="ok",route="/auth/room/isRoomActive"} 0
+roomworker_plugnmeet_requests_total{class="ok",route="/auth/room/isRoomActive"} 1
 roomworker_plugnmeet_requests_total{class="permanent",route="/auth/room/isRoomActive"} 0
 roomworker_plugnmeet_requests_total{class="systemic",route="/auth/room/isRoomActive"} 0
 roomworker_plugnmeet_requests_total{class="transient",route="/auth/room/isRoomActive"} 0
@@ -108,7 +112,7 @@ roomworker_attempts_count 6
 # HELP roomworker_inflight Deliveries being processed right now by this worker.
 # TYPE roomworker_inflight gauge
 roomworker_inflight 0
-# HELP roomworker_systemic_pause 1 while consumption is paused because plugNmeet rejects the credentials (401/403).
+# HELP roomworker_systemic_pause 1 while consumption is paused because plugNmeet rejects the credentials (401/403 confirmed by a probe) or PLUGNMEET_URL does not lead to its API.
 # TYPE roomworker_systemic_pause gauge
 roomworker_systemic_pause 0
 `, "roomworker_results_total", "roomworker_requests_received_total", "roomworker_idempotency_hits_total",
@@ -170,7 +174,7 @@ func TestMetricsFollowCredentialsPause(t *testing.T) {
 # HELP roomworker_ready 1 while this worker is ready to take work (what /readyz answers 200 for), else 0.
 # TYPE roomworker_ready gauge
 roomworker_ready 0
-# HELP roomworker_systemic_pause 1 while consumption is paused because plugNmeet rejects the credentials (401/403).
+# HELP roomworker_systemic_pause 1 while consumption is paused because plugNmeet rejects the credentials (401/403 confirmed by a probe) or PLUGNMEET_URL does not lead to its API.
 # TYPE roomworker_systemic_pause gauge
 roomworker_systemic_pause 1
 `
@@ -188,10 +192,10 @@ roomworker_systemic_pause 1
 # HELP roomworker_ready 1 while this worker is ready to take work (what /readyz answers 200 for), else 0.
 # TYPE roomworker_ready gauge
 roomworker_ready 1
-# HELP roomworker_systemic_pause 1 while consumption is paused because plugNmeet rejects the credentials (401/403).
+# HELP roomworker_systemic_pause 1 while consumption is paused because plugNmeet rejects the credentials (401/403 confirmed by a probe) or PLUGNMEET_URL does not lead to its API.
 # TYPE roomworker_systemic_pause gauge
 roomworker_systemic_pause 0
-# HELP roomworker_systemic_errors_total Deliveries put back because plugNmeet rejected the credentials (never counted as attempts).
+# HELP roomworker_systemic_errors_total Deliveries put back because plugNmeet rejected the credentials or was not at PLUGNMEET_URL (never counted as attempts).
 # TYPE roomworker_systemic_errors_total counter
 roomworker_systemic_errors_total 1
 `
@@ -224,4 +228,65 @@ func value(t *testing.T, reg prometheus.Gatherer, name string, labels map[string
 	}
 	t.Fatalf("no series %s%v", name, labels)
 	return 0
+}
+
+// Counters count requests and stored results, not deliveries: a request put back while another
+// worker holds its room's lease is received once, and a duplicate whose result could not be
+// stored at first is one idempotency hit, counted when its result is stored.
+func TestMetricsCountRequestsNotDeliveries(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t)
+	rw := e.StartWorker(nil)
+	ctx := context.Background()
+	e.Publish(testenv.NewEvent("", testenv.Request("mc-room")))
+	e.WaitResults(1, 10*time.Second)
+
+	kv, err := e.JS.KeyValue(ctx, e.Cfg.Bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Create(ctx, worker.LeaseKey("mc-busy"), []byte(`{"holder":"other"}`), jetstream.KeyTTL(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	e.Publish(testenv.NewEvent("", testenv.Request("mc-busy")))
+	e.WaitResults(2, 20*time.Second)
+	if v := value(t, rw.Reg, "roomworker_deliveries_total", map[string]string{"action": "nak"}); v < 1 {
+		t.Fatalf("%v deliveries put back; the lease should have put mc-busy back at least once", v)
+	}
+
+	// ROOM_EVENTS refuses new results for a while.
+	s, err := e.JS.Stream(ctx, e.Cfg.EventsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := s.CachedInfo().Config
+	full.MaxMsgs, full.Discard = 2, jetstream.DiscardNew
+	if _, err := e.JS.UpdateStream(ctx, full); err != nil {
+		t.Fatal(err)
+	}
+	e.Publish(testenv.NewEvent("", testenv.Request("mc-room"))) // a duplicate of the live room
+	e.Eventually(10*time.Second, "the duplicate put back", func() bool {
+		return value(t, rw.Reg, "roomworker_deliveries_total", map[string]string{"action": "nak"}) >= 3
+	})
+	if v := value(t, rw.Reg, "roomworker_idempotency_hits_total", nil); v != 0 {
+		t.Errorf("%v idempotency hits before the duplicate's result was stored, want 0", v)
+	}
+	full.MaxMsgs = -1
+	if _, err := e.JS.UpdateStream(ctx, full); err != nil {
+		t.Fatal(err)
+	}
+	e.WaitResults(3, 20*time.Second)
+	eventuallyMetrics(t, rw.Reg, `
+# HELP roomworker_idempotency_hits_total Requests answered, once their result was stored, with the live session an earlier request recorded, without a create call.
+# TYPE roomworker_idempotency_hits_total counter
+roomworker_idempotency_hits_total 1
+# HELP roomworker_requests_received_total Requests received (first deliveries; redeliveries are not counted again), by CloudEvents content mode (binary, structured, invalid).
+# TYPE roomworker_requests_received_total counter
+roomworker_requests_received_total{mode="binary"} 3
+roomworker_requests_received_total{mode="invalid"} 0
+roomworker_requests_received_total{mode="structured"} 0
+`, "roomworker_idempotency_hits_total", "roomworker_requests_received_total")
+	if v := value(t, rw.Reg, "roomworker_results_total", map[string]string{"outcome": "created", "reason": "duplicate"}); v != 1 {
+		t.Errorf("%v duplicate results counted, want 1", v)
+	}
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,15 +11,37 @@ import (
 	"github.com/roomworker/roomworker/plugnmeet"
 )
 
-// maxProbeInterval bounds how long a paused worker waits between credential checks.
+// maxProbeInterval bounds how long a paused worker waits between probes.
 const maxProbeInterval = 30 * time.Second
 
-// probeRoomID is the room the credential probe asks about; any well-formed id does.
+// probeRoomID is the room the probe asks about; any well-formed id does.
 const probeRoomID = "roomworker-credentials-probe"
 
-// pause stops consumption after plugNmeet rejected the credentials (401/403). A probe re-checks
-// the credentials with a cheap signed call (isRoomActive), first after 1s and then backing off
-// to every 30s, and resumes consumption when the answer is anything but a rejection. While
+// pauseReason says, for readiness and logs, why plugNmeet cannot be used and what to check.
+func pauseReason(cause error) string {
+	switch {
+	case errors.Is(cause, plugnmeet.ErrCredentials):
+		return fmt.Sprintf("plugNmeet rejects the credentials; check PLUGNMEET_API_KEY and PLUGNMEET_API_SECRET (%v)", cause)
+	case errors.Is(cause, plugnmeet.ErrNotPlugNmeet):
+		return fmt.Sprintf("PLUGNMEET_URL does not lead to the plugNmeet API; check PLUGNMEET_URL (%v)", cause)
+	default:
+		return fmt.Sprintf("plugNmeet's answers cannot be used until the configuration is fixed (%v)", cause)
+	}
+}
+
+// probeCredentials checks, with a cheap signed call, whether a refusal (401/403) that a create
+// call met is plugNmeet refusing our key (returned) or only that request (nil).
+func (w *Worker) probeCredentials(ctx context.Context) error {
+	_, err := w.isRoomActive(ctx, probeRoomID)
+	if errors.Is(err, plugnmeet.ErrSystemic) {
+		return err
+	}
+	return nil
+}
+
+// pause stops consumption while plugNmeet refuses the credentials or PLUGNMEET_URL does not
+// lead to it. A probe re-checks with a cheap signed call (isRoomActive), first after 1s and then
+// backing off to every 30s, and resumes consumption when the answer is anything else. While
 // paused no message is fetched, so no delivery is spent and nothing turns into room.failed.
 func (w *Worker) pause(cause error) {
 	w.mu.Lock()
@@ -32,8 +55,7 @@ func (w *Worker) pause(cause error) {
 	w.resumed = make(chan struct{})
 	w.mu.Unlock()
 	w.metrics.systemicPause.Set(1)
-	w.log.Error("plugNmeet rejects the credentials: consumption paused; check PLUGNMEET_API_KEY and PLUGNMEET_API_SECRET",
-		"err", cause)
+	w.log.Error("consumption paused: "+pauseReason(cause), "plugnmeet_url", w.cfg.PlugNmeet.URL)
 	go w.probe()
 }
 
@@ -46,10 +68,8 @@ func (w *Worker) probe() {
 		case <-time.After(interval):
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.RequestTimeout)
-		start := time.Now()
-		_, err := w.api.IsRoomActive(ctx, probeRoomID)
+		_, err := w.isRoomActive(ctx, probeRoomID)
 		cancel()
-		w.metrics.observeAPI(plugnmeet.RouteIsRoomActive, start, err)
 		if !errors.Is(err, plugnmeet.ErrSystemic) {
 			w.resume()
 			return
@@ -57,8 +77,8 @@ func (w *Worker) probe() {
 		w.mu.Lock()
 		w.pausedErr = err
 		w.mu.Unlock()
-		w.log.Warn("plugNmeet still rejects the credentials", "err", err, "next_check", min(2*interval, maxProbeInterval))
 		interval = min(2*interval, maxProbeInterval)
+		w.log.Warn("still paused: "+pauseReason(err), "next_check", interval)
 	}
 }
 
@@ -73,7 +93,7 @@ func (w *Worker) resume() {
 	close(w.resumed)
 	w.mu.Unlock()
 	w.metrics.systemicPause.Set(0)
-	w.log.Info("plugNmeet accepts the credentials again: consumption resumed")
+	w.log.Info("plugNmeet answers again: consumption resumed")
 }
 
 // waitResumed blocks while the worker is paused.

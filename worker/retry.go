@@ -17,7 +17,8 @@ type backoff struct {
 }
 
 // delay returns the wait after the attempt-th failed attempt (1-based). retryAfter, when the
-// server asked for one, is a floor; the result never exceeds max unless retryAfter does.
+// server asked for one, is a floor; the result never exceeds max (RETRY_MAX_DELAY), whatever
+// a proxy's Retry-After asks.
 func (b backoff) delay(attempt int, retryAfter time.Duration) time.Duration {
 	d := b.base
 	for i := 1; i < attempt && d < b.max; i++ {
@@ -29,5 +30,5 @@ func (b backoff) delay(attempt int, retryAfter time.Duration) time.Duration {
 	if d-half > 0 {
 		out += rand.N(d - half + 1)
 	}
-	return max(out, retryAfter)
+	return min(max(out, retryAfter), b.max)
 }

@@ -13,13 +13,21 @@ import (
 	"github.com/roomworker/roomworker/events"
 )
 
-// Record is what the idempotency bucket keeps per room_id, under the key "room.<room_id>".
-// While a create call is in flight the record is a lease (State "creating", written with a
-// per-message TTL so a vanished holder frees it); after a success it holds the outcome (State
-// "created") for IDEMPOTENCY_WINDOW.
+// The bucket holds four kinds of entries, each written with its own per-entry TTL (the bucket
+// itself has no MaxAge), so that no lifetime can cut another one short:
+//
+//	lease.<room_id>          the room's lease while a worker works on it      TTL: leaseTTL
+//	room.<room_id>           the session the last request created (Record)    TTL: IDEMPOTENCY_WINDOW
+//	request.<request key>    a request's final outcome (Outcome)              TTL: IDEMPOTENCY_WINDOW
+//	attempts.<request key>   create attempts spent in earlier deliveries      TTL: IDEMPOTENCY_WINDOW, renewed on each write
+//
+// Room ids are [a-zA-Z0-9_-]{1,64} and request keys hex, all valid key characters.
+
+// Record is what the bucket keeps per room_id under RoomKey: the session a request created,
+// kept for IDEMPOTENCY_WINDOW.
 type Record struct {
 	State       string           `json:"state"`
-	Holder      string           `json:"holder,omitempty"`
+	RoomID      string           `json:"room_id"`
 	RequestID   string           `json:"request_id"`
 	RequestKey  string           `json:"request_key"`
 	PayloadHash string           `json:"payload_hash"`
@@ -30,16 +38,33 @@ type Record struct {
 	At          time.Time        `json:"at"`
 }
 
-// Record states.
-const (
-	StateCreating = "creating"
-	StateCreated  = "created"
-)
+// Lease is what the bucket keeps under LeaseKey while a worker works on a room.
+type Lease struct {
+	Holder    string    `json:"holder"`
+	RequestID string    `json:"request_id"`
+	At        time.Time `json:"at"`
+}
 
-// RoomKey is the idempotency bucket key for a room_id (room ids are [a-zA-Z0-9_-]{1,64},
-// all valid key characters).
+// Outcome is a request's final result, recorded under its request key before the result is
+// published, so that a redelivery answers with the same result instead of deciding again.
+type Outcome struct {
+	Type   string          `json:"type"` // events.TypeRoomCreated or events.TypeRoomFailed
+	RoomID string          `json:"room_id,omitempty"`
+	Label  string          `json:"label"`         // the metric reason: created, duplicate or the failure reason
+	Hit    bool            `json:"hit,omitempty"` // answered with a recorded session, without a create call
+	Data   json.RawMessage `json:"data"`
+}
+
+// StateCreated is the state of a room Record.
+const StateCreated = "created"
+
+// RoomKey is the bucket key of a room's Record.
 func RoomKey(roomID string) string { return "room." + roomID }
 
+// LeaseKey is the bucket key of a room's Lease.
+func LeaseKey(roomID string) string { return "lease." + roomID }
+
+func outcomeKey(requestKey string) string  { return "request." + requestKey }
 func attemptsKey(requestKey string) string { return "attempts." + requestKey }
 
 // errLeaseHeld means another worker holds the room's lease right now.
@@ -50,102 +75,80 @@ type store struct {
 	js     jetstream.JetStream
 	kv     jetstream.KeyValue
 	bucket string
+	window time.Duration // IDEMPOTENCY_WINDOW: the TTL of records, outcomes and counters
 }
 
-// entry is a record with the revision it was read at.
-type entry struct {
-	rec     *Record
-	rev     uint64
-	created time.Time // server time of the write
-	raw     []byte
+// lease is a room lease this worker holds; release gives it up (once; nil-safe).
+type lease struct {
+	s      *store
+	roomID string
+	rev    uint64
 }
 
-// get reads the record of a room; a nil entry means none.
-func (s *store) get(ctx context.Context, roomID string) (*entry, error) {
-	e, err := s.kv.Get(ctx, RoomKey(roomID))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, nil
+// takeLease writes the room's lease, which expires by its TTL alone if this worker vanishes.
+// It fails with errLeaseHeld while another worker's lease has not expired: staleness is never
+// judged by this worker's clock.
+func (s *store) takeLease(ctx context.Context, roomID string, l Lease, ttl time.Duration) (*lease, error) {
+	b, err := json.Marshal(l)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := s.kv.Create(ctx, LeaseKey(roomID), b, jetstream.KeyTTL(ttl))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return nil, errLeaseHeld
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read idempotency record: %w", err)
+		return nil, fmt.Errorf("take room lease: %w", err)
 	}
-	var r Record
-	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		// A record we cannot read is treated as absent: the create call is idempotent on an
-		// active room anyway, and overwriting it repairs the bucket.
-		return &entry{rev: e.Revision(), created: e.Created()}, nil
-	}
-	return &entry{rec: &r, rev: e.Revision(), created: e.Created(), raw: e.Value()}, nil
+	return &lease{s: s, roomID: roomID, rev: rev}, nil
 }
 
-// acquire writes a lease for the room, replacing prev (nil when the key had no record). It fails
-// with errLeaseHeld when someone else wrote the key first.
-func (s *store) acquire(ctx context.Context, roomID string, prev *entry, lease Record, ttl time.Duration) (uint64, error) {
-	b, err := json.Marshal(lease)
-	if err != nil {
-		return 0, err
+// release deletes the lease if it is still the one this worker wrote. Failing that, the lease
+// expires by its TTL.
+func (l *lease) release(ctx context.Context) error {
+	if l == nil {
+		return nil
 	}
-	var rev uint64
-	if prev == nil {
-		rev, err = s.kv.Create(ctx, RoomKey(roomID), b, jetstream.KeyTTL(ttl))
-	} else {
-		rev, err = s.cas(ctx, RoomKey(roomID), b, prev.rev, ttl)
-	}
-	if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
-		return 0, errLeaseHeld
-	}
-	if err != nil {
-		return 0, fmt.Errorf("write room lease: %w", err)
-	}
-	return rev, nil
-}
-
-// complete replaces the lease with the outcome record. When the lease was lost meanwhile (its
-// TTL ran out and another worker took it) the record is written anyway: both callers got the
-// same live session from plugNmeet.
-func (s *store) complete(ctx context.Context, roomID string, leaseRev uint64, rec Record) error {
-	b, err := rec.encode()
-	if err != nil {
-		return err
-	}
-	if _, err = s.cas(ctx, RoomKey(roomID), b, leaseRev, 0); isWrongLastSequence(err) {
-		_, err = s.kv.Put(ctx, RoomKey(roomID), b)
-	}
-	if err != nil {
-		return fmt.Errorf("write idempotency record: %w", err)
-	}
-	return nil
-}
-
-// release gives the lease up after a failed attempt, putting back the record it replaced.
-func (s *store) release(ctx context.Context, roomID string, leaseRev uint64, prev *entry) error {
-	var err error
-	if prev != nil && prev.rec != nil && prev.rec.State == StateCreated {
-		_, err = s.cas(ctx, RoomKey(roomID), prev.raw, leaseRev, 0)
-	} else {
-		err = s.kv.Delete(ctx, RoomKey(roomID), jetstream.LastRevision(leaseRev))
-	}
-	if isWrongLastSequence(err) {
-		return nil // someone else already holds or replaced it
-	}
-	if err != nil {
+	err := l.s.kv.Delete(ctx, LeaseKey(l.roomID), jetstream.LastRevision(l.rev))
+	if err != nil && !isWrongLastSequence(err) {
 		return fmt.Errorf("release room lease: %w", err)
 	}
 	return nil
 }
 
-// cas publishes value as the key's next revision, only if its last revision is rev; ttl>0 makes
-// the entry expire on its own.
-func (s *store) cas(ctx context.Context, key string, value []byte, rev uint64, ttl time.Duration) (uint64, error) {
-	opts := []jetstream.PublishOpt{jetstream.WithExpectLastSequencePerSubject(rev)}
-	if ttl > 0 {
-		opts = append(opts, jetstream.WithMsgTTL(ttl))
+// room reads a room's Record; nil when there is none (or it cannot be read: the create call is
+// idempotent on an active room anyway, and the next record repairs it).
+func (s *store) room(ctx context.Context, roomID string) (*Record, error) {
+	var r Record
+	ok, err := s.getJSON(ctx, RoomKey(roomID), &r)
+	if !ok || err != nil {
+		return nil, err
 	}
-	ack, err := s.js.Publish(ctx, "$KV."+s.bucket+"."+key, value, opts...)
+	return &r, nil
+}
+
+// outcome reads a request's recorded Outcome; nil when there is none.
+func (s *store) outcome(ctx context.Context, requestKey string) (*Outcome, error) {
+	var o Outcome
+	ok, err := s.getJSON(ctx, outcomeKey(requestKey), &o)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+func (s *store) getJSON(ctx context.Context, key string, v any) (bool, error) {
+	e, err := s.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false, nil
+	}
 	if err != nil {
-		return 0, err
+		return false, fmt.Errorf("read %s: %w", key, err)
 	}
-	return ack.Sequence, nil
+	if json.Unmarshal(e.Value(), v) != nil {
+		return false, nil
+	}
+	return true, nil
 }
 
 // attempts returns the create attempts already spent on a request in earlier deliveries.
@@ -164,11 +167,42 @@ func (s *store) attempts(ctx context.Context, requestKey string) (int, error) {
 	return n, nil
 }
 
-func (s *store) setAttempts(ctx context.Context, requestKey string, n int) error {
-	if _, err := s.kv.Put(ctx, attemptsKey(requestKey), []byte(strconv.Itoa(n))); err != nil {
-		return fmt.Errorf("write attempts: %w", err)
+// write is one pending bucket write; wait returns its outcome.
+type write func() error
+
+// put starts writing value under key with the given TTL and returns a function that waits for
+// the server's answer, so several writes can be on their way at once.
+func (s *store) put(key string, value []byte, ttl time.Duration) (write, error) {
+	fut, err := s.js.PublishAsync("$KV."+s.bucket+"."+key, value, jetstream.WithMsgTTL(ttl))
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", key, err)
 	}
-	return nil
+	return func() error {
+		if _, err := awaitPubAck(fut); err != nil {
+			return fmt.Errorf("write %s: %w", key, err)
+		}
+		return nil
+	}, nil
+}
+
+func (s *store) putRoom(r Record) (write, error) {
+	b, err := r.encode()
+	if err != nil {
+		return nil, err
+	}
+	return s.put(RoomKey(r.RoomID), b, s.window)
+}
+
+func (s *store) putOutcome(requestKey string, o Outcome) (write, error) {
+	b, err := marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	return s.put(outcomeKey(requestKey), b, s.window)
+}
+
+func (s *store) putAttempts(requestKey string, n int) (write, error) {
+	return s.put(attemptsKey(requestKey), []byte(strconv.Itoa(n)), s.window)
 }
 
 func (s *store) clearAttempts(ctx context.Context, requestKey string) error {

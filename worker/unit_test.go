@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func TestBackoffGrowsWithinBounds(t *testing.T) {
@@ -22,8 +24,18 @@ func TestBackoffGrowsWithinBounds(t *testing.T) {
 			prev = d
 		}
 	}
-	if d := b.delay(1, 7*time.Second); d != 7*time.Second {
-		t.Errorf("Retry-After 7s gave %v, want 7s", d)
+	if d := b.delay(1, 1500*time.Millisecond); d != 1500*time.Millisecond {
+		t.Errorf("Retry-After 1.5s gave %v, want 1.5s (a floor below RETRY_MAX_DELAY)", d)
+	}
+}
+
+// A proxy's Retry-After: 86400 must not park a request for a day: it is capped at RETRY_MAX_DELAY.
+func TestRetryAfterIsCappedAtRetryMaxDelay(t *testing.T) {
+	b := backoff{base: 100 * time.Millisecond, max: 2 * time.Second}
+	for _, ra := range []time.Duration{7 * time.Second, 86400 * time.Second, time.Duration(1<<63 - 1)} {
+		if d := b.delay(1, ra); d != b.max {
+			t.Errorf("Retry-After %v gave %v, want RETRY_MAX_DELAY %v", ra, d, b.max)
+		}
 	}
 }
 
@@ -102,20 +114,35 @@ func TestEncodedRecordAndResultKeepRoomInfo(t *testing.T) {
 	}
 }
 
-func TestConsumerDiffNamesEverySetting(t *testing.T) {
+func TestConsumerDiffSortsEverySetting(t *testing.T) {
 	w := &Worker{cfg: Config{Consumer: "c", RequestSubject: "rooms.create", RequestTimeout: 10 * time.Second,
-		MaxDeliver: 100, MaxAckPending: 1024}}
+		MaxDeliver: 100, MaxAckPending: 1024, Concurrency: 64, ConsumerSettingsVersion: 1}}
 	want := w.consumerConfig()
-	if d := consumerDiff(want, want); len(d) != 0 {
+	if d := append(append(immutableDiff(want, want), brokenDiff(want, want, 64)...), tunableDiff(want, want)...); len(d) != 0 {
 		t.Fatalf("identical configs differ: %v", d)
 	}
 	have := want
 	have.AckWait = time.Minute
 	have.MaxDeliver = 5
+	have.MaxAckPending = 10
 	have.FilterSubject = "rooms.>"
 	have.BackOff = []time.Duration{time.Second}
-	d := consumerDiff(have, want)
-	if len(d) != 4 {
-		t.Fatalf("got %v, want 4 differences", d)
+	have.HeadersOnly = true
+	have.MaxRequestBatch = 1
+	have.MaxRequestExpires = time.Second
+	have.PriorityGroups = []string{"g"}
+	have.AckPolicy = jetstream.AckAllPolicy
+	have.DeliverPolicy = jetstream.DeliverNewPolicy
+	if d := tunableDiff(have, want); len(d) != 3 {
+		t.Errorf("tunables: got %v, want AckWait, MaxDeliver, MaxAckPending", d)
+	}
+	if d := brokenDiff(have, want, 64); len(d) != 6 {
+		t.Errorf("settings that break fetching: got %v, want 6", d)
+	}
+	if d := immutableDiff(have, want); len(d) != 2 {
+		t.Errorf("settings that cannot change in place: got %v, want AckPolicy and DeliverPolicy", d)
+	}
+	if v := settingsVersion(want); v != 1 {
+		t.Errorf("settings version %d, want 1", v)
 	}
 }

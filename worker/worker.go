@@ -1,3 +1,12 @@
+// Package worker consumes room.create requests from JetStream, creates the rooms in plugNmeet and
+// publishes one result per request.
+//
+// The shape: decide (decide.go) makes the whole decision about one delivery and returns a
+// verdict; execute (execute.go) alone carries verdicts out — record, publish the result and wait
+// for its PubAck, end the delivery. The room lease, outcomes and attempt counters live in a
+// JetStream key-value bucket (store.go); the durable consumer is provisioned and kept in line by
+// consumer.go; a plugNmeet that refuses the key or is not at PLUGNMEET_URL pauses consumption
+// (pause.go).
 package worker
 
 import (
@@ -5,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,11 +57,13 @@ type Worker struct {
 
 	mu        sync.Mutex
 	notReady  string // why the worker is not ready ("" when ready)
-	consumer  jetstream.Consumer
 	paused    bool
 	pausedErr error
 	resumed   chan struct{} // closed when a pause ends
-	inflight  atomic.Int64
+
+	// The consumer's settings in force (they may be a newer worker's: see consumer.go).
+	ackWaitNs   atomic.Int64
+	maxDeliverN atomic.Int64
 }
 
 // New builds a worker; Run starts it.
@@ -59,7 +71,10 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 	if deps.NC == nil || deps.API == nil {
 		return nil, errors.New("worker: NATS connection and plugNmeet API are required")
 	}
-	js, err := jetstream.New(deps.NC)
+	// Unanswered publishes are forgotten after publishAckTimeout instead of filling the pending
+	// map until every publish stalls.
+	js, err := jetstream.New(deps.NC, jetstream.WithPublishAsyncTimeout(publishAckTimeout),
+		jetstream.WithPublishAsyncMaxPending(4*cfg.Concurrency+64))
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
@@ -80,16 +95,19 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 		log:      log,
 		metrics:  m,
 		backoff:  backoff{base: cfg.RetryBaseDelay, max: cfg.RetryMaxDelay},
-		store:    &store{js: js, bucket: cfg.Bucket},
+		store:    &store{js: js, bucket: cfg.Bucket, window: cfg.IdempotencyWindow},
 		stopping: make(chan struct{}),
 		notReady: "starting: streams and consumer not provisioned yet",
 	}
+	w.ackWaitNs.Store(int64(cfg.AckWait()))
+	w.maxDeliverN.Store(int64(cfg.MaxDeliver))
 	m.reportReady(func() bool { return w.Ready() == nil })
+	m.reportPendingPublishes(js.PublishAsyncPending)
 	return w, nil
 }
 
 // Ready returns nil when the worker can take work, or why not: NATS disconnected, consumer not
-// bound (or its config differs from what the worker needs), plugNmeet credentials rejected,
+// bound (or its settings unusable), plugNmeet refusing the key or not at PLUGNMEET_URL,
 // shutting down.
 func (w *Worker) Ready() error {
 	w.mu.Lock()
@@ -98,7 +116,7 @@ func (w *Worker) Ready() error {
 	case w.notReady != "":
 		return errors.New(w.notReady)
 	case w.paused:
-		return fmt.Errorf("paused: plugNmeet rejects the credentials: %v", w.pausedErr)
+		return fmt.Errorf("paused: %s", pauseReason(w.pausedErr))
 	case !w.nc.IsConnected():
 		return fmt.Errorf("NATS not connected (%s)", w.nc.Status())
 	}
@@ -107,12 +125,29 @@ func (w *Worker) Ready() error {
 
 func (w *Worker) setNotReady(why string) {
 	w.mu.Lock()
-	w.notReady = why
+	if !w.shuttingDown() {
+		w.notReady = why
+	}
 	w.mu.Unlock()
 }
 
+// setReady clears the reason the worker was not ready (not the shutdown).
+func (w *Worker) setReady() { w.setNotReady("") }
+
+func (w *Worker) shuttingDown() bool {
+	select {
+	case <-w.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+func (w *Worker) ackWait() time.Duration { return time.Duration(w.ackWaitNs.Load()) }
+func (w *Worker) maxDeliver() int        { return int(w.maxDeliverN.Load()) }
+
 // Run provisions the streams, consumer and bucket, then consumes until ctx is cancelled. On
-// cancellation it stops fetching, lets in-flight deliveries finish for up to SHUTDOWN_TIMEOUT
+// cancellation it stops fetching, lets deliveries in progress finish for up to SHUTDOWN_TIMEOUT
 // (after which their create calls are cancelled and they are put back), and returns nil.
 func (w *Worker) Run(ctx context.Context) error {
 	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
@@ -122,32 +157,23 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.beginShutdown()
 	}()
 
-	cons, err := w.provisionLoop(ctx)
-	if err != nil || cons == nil {
-		return err
+	cons := w.provisionLoop(ctx)
+	if cons == nil {
+		return nil
 	}
-	w.mu.Lock()
-	w.consumer = cons
-	w.notReady = ""
-	w.mu.Unlock()
 	w.log.Info("consuming", "stream", w.cfg.RequestStream, "consumer", w.cfg.Consumer, "concurrency", w.cfg.Concurrency,
 		"worker_id", w.id)
 
-	pollCtx, stopPoll := context.WithCancel(ctx)
-	defer stopPoll()
-	go w.pollConsumer(pollCtx, cons)
-
-	var inflight sync.WaitGroup
-	w.consume(ctx, hard, cons, &inflight)
-	w.log.Info("shutting down: fetching stopped, finishing in-flight deliveries", "in_flight", w.inflight.Load(),
-		"grace", w.cfg.ShutdownTimeout)
+	var running sync.WaitGroup
+	w.consume(ctx, hard, cons, &running)
+	w.log.Info("shutting down: fetching stopped, finishing deliveries in progress", "grace", w.cfg.ShutdownTimeout)
 
 	done := make(chan struct{})
-	go func() { inflight.Wait(); close(done) }()
+	go func() { running.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(w.cfg.ShutdownTimeout):
-		w.log.Warn("shutdown grace period over: cancelling in-flight create calls; their requests will be redelivered",
+		w.log.Warn("shutdown grace period over: cancelling create calls in progress; their requests will be redelivered",
 			"grace", w.cfg.ShutdownTimeout)
 		cancelHard()
 		<-done
@@ -159,19 +185,32 @@ func (w *Worker) Run(ctx context.Context) error {
 // beginShutdown turns readiness off and stops new work.
 func (w *Worker) beginShutdown() {
 	w.stopOnce.Do(func() {
-		w.setNotReady("shutting down")
+		w.mu.Lock()
+		w.notReady = "shutting down"
 		close(w.stopping)
+		w.mu.Unlock()
 	})
 }
 
+// fetchWait is how long one pull request waits for messages.
+const fetchWait = 2 * time.Second
+
 // consume fetches at most as many messages as there are free slots, so nothing waits in a
-// client-side buffer while its ack timer runs.
-func (w *Worker) consume(ctx, hard context.Context, cons jetstream.Consumer, inflight *sync.WaitGroup) {
+// client-side buffer while its ack timer runs. It re-checks the consumer every CONSUMER_RECHECK
+// and whenever fetching fails, and re-creates it when it is gone.
+func (w *Worker) consume(ctx, hard context.Context, cons jetstream.Consumer, running *sync.WaitGroup) {
 	slots := make(chan struct{}, w.cfg.Concurrency)
 	fetchErrs := 0
+	nextCheck := time.Now().Add(w.cfg.ConsumerRecheck)
 	for {
 		if err := w.waitResumed(ctx); err != nil {
 			return
+		}
+		if fetchErrs > 0 || time.Now().After(nextCheck) {
+			if cons = w.keepConsumer(ctx, cons); cons == nil {
+				return
+			}
+			nextCheck = time.Now().Add(w.cfg.ConsumerRecheck)
 		}
 		select {
 		case slots <- struct{}{}:
@@ -188,7 +227,7 @@ func (w *Worker) consume(ctx, hard context.Context, cons jetstream.Consumer, inf
 			}
 			break
 		}
-		fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		fctx, cancel := context.WithTimeout(ctx, fetchWait)
 		batch, err := cons.Fetch(free, jetstream.FetchContext(fctx))
 		if err != nil {
 			cancel()
@@ -202,25 +241,22 @@ func (w *Worker) consume(ctx, hard context.Context, cons jetstream.Consumer, inf
 			if fetchErrs == 1 || fetchErrs%30 == 0 {
 				w.log.Warn("fetch failed", "err", err, "consecutive", fetchErrs)
 			}
+			w.setNotReady("fetching from the consumer fails: " + err.Error())
 			w.sleep(ctx, time.Second)
 			continue
 		}
 		got := 0
 		for msg := range batch.Messages() {
 			got++
-			select {
-			case <-w.stopping:
-				// Fetched after shutdown began: hand it straight back.
-				_ = msg.NakWithDelay(0)
-				<-slots
-				continue
-			default:
-			}
-			inflight.Add(1)
-			w.inflight.Add(1)
+			running.Add(1)
 			go func() {
-				defer func() { <-slots; w.inflight.Add(-1); inflight.Done() }()
-				w.handle(hard, msg)
+				defer func() { <-slots; running.Done() }()
+				select {
+				case <-w.stopping:
+					w.handBack(hard, msg) // fetched after shutdown began
+				default:
+					w.handle(hard, msg)
+				}
 			}()
 		}
 		cancel()
@@ -233,30 +269,44 @@ func (w *Worker) consume(ctx, hard context.Context, cons jetstream.Consumer, inf
 			if fetchErrs == 1 || fetchErrs%30 == 0 {
 				w.log.Warn("fetch ended with an error", "err", err, "consecutive", fetchErrs)
 			}
+			w.setNotReady("fetching from the consumer fails: " + err.Error())
 			w.sleep(ctx, 500*time.Millisecond)
 			continue
+		}
+		if fetchErrs > 0 {
+			w.setReady() // keepConsumer found the consumer, and fetching works again
 		}
 		fetchErrs = 0
 	}
 }
 
-// pollConsumer keeps the consumer gauges current.
-func (w *Worker) pollConsumer(ctx context.Context, cons jetstream.Consumer) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		info, err := cons.Info(ictx)
-		cancel()
-		if err == nil {
-			w.metrics.consumerPending.Set(float64(info.NumPending))
-			w.metrics.consumerAckPend.Set(float64(info.NumAckPending))
-			w.metrics.consumerRedelivd.Set(float64(info.NumRedelivered))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// handBack puts a message fetched after shutdown began back at once, through the executor. A
+// final delivery, which must not be put back, is processed within the grace period instead.
+func (w *Worker) handBack(ctx context.Context, msg jetstream.Msg) {
+	if meta, err := msg.Metadata(); err == nil && w.maxDeliver() > 0 && meta.NumDelivered >= uint64(w.maxDeliver()) {
+		w.handle(ctx, msg)
+		return
 	}
+	if d, ok := w.open(ctx, msg); ok {
+		w.execute(ctx, d, putBack(0, "the worker is shutting down"))
+	}
+}
+
+// sleep waits d unless the worker starts shutting down; it reports whether it slept fully.
+func (w *Worker) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-w.stopping:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// jitter returns a duration in [d/2, 3d/2).
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d)
 }

@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -417,31 +416,4 @@ func TestAppliedSettingsWarning(t *testing.T) {
 		t.Errorf("no warning for /metadata/room_features/allow_webcams requested false applied true: %+v", r.Created.Warnings)
 	}
 	e.CheckResultSchemas()
-}
-
-func TestConsumerMismatchRefusesReadiness(t *testing.T) {
-	e := testenv.New(t)
-	rw := e.StartWorker(nil)
-	rw.Stop()
-	<-rw.Done
-	e.Cfg.MaxAckPending = e.Cfg.MaxAckPending + 1
-	e.Cfg.ConsumerRecheck = time.Second
-	nc, _ := nats.Connect(e.NS.ClientURL())
-	defer nc.Close()
-	client, _ := plugnmeet.New(plugnmeet.Config{URL: e.Standin.URL, APIKey: testenv.APIKey, APISecret: testenv.APISecret})
-	w, err := worker.New(e.Cfg, worker.Deps{NC: nc, API: client})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	e.Eventually(5*time.Second, "mismatch reported", func() bool {
-		err := w.Ready()
-		return err != nil && strings.Contains(err.Error(), "MaxAckPending")
-	})
-	cancel()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
-	}
 }

@@ -15,15 +15,18 @@ import (
 
 const statusHelp = `Usage: roomctl status [-format text|json] ROOM_ID
 
-Shows roomworker's idempotency record for ROOM_ID (key room.<ROOM_ID> in
-KV_BUCKET): its state ("created", or "creating" while a worker holds the
-room's lease), the plugNmeet session id, when it was written, and the id of
-the request that made it. roomworker answers a request with the same room_id
-and payload from this record while it lives (IDEMPOTENCY_WINDOW).
+Shows roomworker's record for ROOM_ID (key room.<ROOM_ID> in KV_BUCKET): the
+plugNmeet session the last creating request got, when it was written, and the
+id of that request; and whether a worker is working on the room right now
+(its lease, key lease.<ROOM_ID>). While the record lives (IDEMPOTENCY_WINDOW)
+a new request with the same room_id and payload is answered with the recorded
+session if plugNmeet still has it live (duplicate: true), and gets a new
+session if the room has ended.
 
 Exit status:
-  0  the record was shown
-  1  there is no record for ROOM_ID (never created, or the record expired)
+  0  the record (or a lease) was shown
+  1  there is neither a record nor a lease for ROOM_ID (never created, or
+     the record expired)
   2  usage or NATS error
 `
 
@@ -74,44 +77,60 @@ func runStatus(ctx context.Context, e env, args []string) int {
 	} else if err != nil {
 		return fail(fmt.Errorf("key-value bucket %s: %w", s.Bucket, err))
 	}
+	var lease worker.Lease
+	leaseEntry, err := kv.Get(kctx, worker.LeaseKey(roomID))
+	switch {
+	case err == nil:
+		_ = json.Unmarshal(leaseEntry.Value(), &lease) // best effort: the key alone says a worker holds it
+	case !errors.Is(err, jetstream.ErrKeyNotFound):
+		return fail(fmt.Errorf("read %s: %w", worker.LeaseKey(roomID), err))
+	}
 	entry, err := kv.Get(kctx, worker.RoomKey(roomID))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	if errors.Is(err, jetstream.ErrKeyNotFound) && leaseEntry == nil {
 		fmt.Fprintf(e.stderr, "roomctl status: no record for room %s: roomworker has not created it, or the record expired (IDEMPOTENCY_WINDOW)\n", roomID)
 		return exitFailure
-	} else if err != nil {
+	} else if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fail(fmt.Errorf("read %s: %w", worker.RoomKey(roomID), err))
 	}
-	if *format == "json" {
-		fmt.Fprintln(e.stdout, string(entry.Value()))
+	var rec worker.Record
+	if entry != nil {
+		if *format == "json" {
+			fmt.Fprintln(e.stdout, string(entry.Value()))
+			return exitOK
+		}
+		if err := json.Unmarshal(entry.Value(), &rec); err != nil {
+			return fail(fmt.Errorf("record %s is not readable: %w", worker.RoomKey(roomID), err))
+		}
+	} else if *format == "json" {
+		fmt.Fprintln(e.stdout, string(leaseEntry.Value()))
 		return exitOK
 	}
-	var rec worker.Record
-	if err := json.Unmarshal(entry.Value(), &rec); err != nil {
-		return fail(fmt.Errorf("record %s is not readable: %w", worker.RoomKey(roomID), err))
+	row := func(k, v string) { fmt.Fprintf(e.stdout, "%-11s %s\n", k+":", v) }
+	row("room_id", roomID)
+	state := "no session recorded"
+	if entry != nil {
+		state = rec.State
 	}
-	state := rec.State
-	if rec.State == worker.StateCreating {
-		state += " (a worker is calling plugNmeet now"
-		if rec.Holder != "" {
-			state += ": " + printable(rec.Holder)
+	if leaseEntry != nil {
+		state += "; a worker is working on the room now"
+		if lease.Holder != "" {
+			state += " (" + printable(lease.Holder) + ", request " + printable(lease.RequestID) + ")"
 		}
-		state += ")"
+	}
+	row("state", printable(state))
+	if entry == nil {
+		return exitOK
+	}
+	if rec.SID != "" {
+		row("sid", printable(rec.SID))
 	}
 	at := rec.At
 	if at.IsZero() {
 		at = entry.Created()
 	}
-	row := func(k, v string) { fmt.Fprintf(e.stdout, "%-11s %s\n", k+":", v) }
-	row("room_id", roomID)
-	row("state", printable(state))
-	if rec.SID != "" {
-		row("sid", printable(rec.SID))
-	}
 	row("at", fmt.Sprintf("%s (%s ago)", at.UTC().Format(time.RFC3339), time.Since(at).Round(time.Second)))
 	row("request_id", printable(rec.RequestID))
-	if rec.State == worker.StateCreated {
-		row("attempts", fmt.Sprint(rec.Attempts))
-		row("warnings", fmt.Sprint(len(rec.Warnings)))
-	}
+	row("attempts", fmt.Sprint(rec.Attempts))
+	row("warnings", fmt.Sprint(len(rec.Warnings)))
 	return exitOK
 }

@@ -1,0 +1,320 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrConsumerMismatch means the durable consumer has settings the worker cannot run with and
+// cannot change in place.
+var ErrConsumerMismatch = errors.New("consumer config differs from what the worker needs")
+
+// eventsDuplicateWindow is how long ROOM_EVENTS remembers result ids: longer than any
+// redelivery of a request whose result was stored but whose ack was lost.
+const eventsDuplicateWindow = 10 * time.Minute
+
+// settingsVersionKey is the consumer metadata entry naming the CONSUMER_SETTINGS_VERSION of the
+// worker that last wrote the consumer's settings.
+const settingsVersionKey = "roomworker.settings_version"
+
+// The rule for the consumer's settings, so that replicas with different configurations (a
+// rolling update) never fight over it:
+//   - Settings that break consumption (a filter other than the request subject, HeadersOnly,
+//     MaxRequestBatch below CONCURRENCY, MaxRequestExpires below the fetch wait, priority
+//     groups, BackOff) are always put right, in place.
+//   - The tunables (AckWait, MaxDeliver, MaxAckPending) are written only by a worker whose
+//     CONSUMER_SETTINGS_VERSION is higher than the one recorded in the consumer's metadata.
+//     Any other worker adopts the consumer's values (it heartbeats within its AckWait and
+//     answers its final delivery) and stays ready.
+//   - AckPolicy and DeliverPolicy cannot change in place: the worker stays unready and says so.
+//   - A consumer that is gone (deleted by an operator) is re-created.
+
+// provisionLoop provisions until it succeeds or ctx ends (nil consumer).
+func (w *Worker) provisionLoop(ctx context.Context) jetstream.Consumer {
+	delay := time.Second
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		cons, err := w.Provision(pctx)
+		cancel()
+		if err == nil {
+			w.setReady()
+			return cons
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := delay
+		if errors.Is(err, ErrConsumerMismatch) {
+			wait = w.cfg.ConsumerRecheck
+			w.log.Error("refusing to consume: "+err.Error(), "recheck_in", wait)
+		} else {
+			w.log.Warn("provisioning failed, retrying", "err", err, "retry_in", wait)
+			delay = min(2*delay, 30*time.Second)
+		}
+		w.setNotReady(err.Error())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// keepConsumer checks the streams, the bucket and the consumer (periodically, and after fetch
+// errors) and returns the consumer to fetch from: the same, corrected in place, or re-created
+// when it is gone. It keeps the worker unready while there is none, and returns nil only when
+// ctx ends.
+func (w *Worker) keepConsumer(ctx context.Context, cons jetstream.Consumer) jetstream.Consumer {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	c, err := w.Provision(cctx)
+	cancel()
+	switch {
+	case err == nil:
+		w.setReady()
+		return c
+	case ctx.Err() != nil:
+		return nil
+	case errors.Is(err, ErrConsumerMismatch):
+		w.log.Error("refusing to consume: "+err.Error(), "recheck_in", w.cfg.ConsumerRecheck)
+		w.setNotReady(err.Error())
+		return w.provisionLoop(ctx)
+	default:
+		// NATS itself is in trouble: keep the consumer; the next fetch error brings us back.
+		w.log.Warn("consumer check failed", "err", err)
+		return cons
+	}
+}
+
+// Provision creates or updates the request and events streams and the idempotency bucket, and
+// creates the durable consumer or brings the existing one in line (see the rule above).
+func (w *Worker) Provision(ctx context.Context) (jetstream.Consumer, error) {
+	c := w.cfg
+	retention := jetstream.WorkQueuePolicy
+	if c.RequestRetain == "limits" {
+		retention = jetstream.LimitsPolicy
+	}
+	if err := w.ensureStream(ctx, jetstream.StreamConfig{
+		Name:        c.RequestStream,
+		Description: "room.create requests for roomworker",
+		Subjects:    []string{c.RequestSubject},
+		Retention:   retention,
+		Storage:     jetstream.FileStorage,
+		Replicas:    c.StreamReplicas,
+		Duplicates:  2 * time.Minute,
+	}); err != nil {
+		return nil, err
+	}
+	if err := w.ensureStream(ctx, jetstream.StreamConfig{
+		Name:        c.EventsStream,
+		Description: "room.created and room.failed results from roomworker",
+		Subjects:    []string{c.CreatedSubject, c.FailedSubject},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    c.StreamReplicas,
+		MaxAge:      c.EventsMaxAge,
+		Duplicates:  min(eventsDuplicateWindow, c.EventsMaxAge),
+	}); err != nil {
+		return nil, err
+	}
+	// No bucket-wide TTL: every entry carries its own (see store.go), so a short
+	// IDEMPOTENCY_WINDOW can never delete a live lease.
+	kv, err := w.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:         c.Bucket,
+		Description:    "roomworker room leases, session records, request outcomes and attempt counters",
+		History:        1,
+		Storage:        jetstream.FileStorage,
+		Replicas:       c.StreamReplicas,
+		LimitMarkerTTL: time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("key-value bucket %s: %w", c.Bucket, err)
+	}
+	w.store.kv = kv
+	return w.reconcile(ctx)
+}
+
+// reconcile creates the consumer, or brings the existing one in line, and adopts the settings
+// in force.
+func (w *Worker) reconcile(ctx context.Context) (jetstream.Consumer, error) {
+	c := w.cfg
+	want := w.consumerConfig()
+	cons, err := w.js.Consumer(ctx, c.RequestStream, c.Consumer)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		w.log.Info("creating the consumer", "stream", c.RequestStream, "consumer", c.Consumer)
+		cons, err = w.js.CreateConsumer(ctx, c.RequestStream, want)
+		if errors.Is(err, jetstream.ErrConsumerExists) {
+			cons, err = w.js.Consumer(ctx, c.RequestStream, c.Consumer) // another replica won the race
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s on %s: %w", c.Consumer, c.RequestStream, err)
+	}
+	have := cons.CachedInfo().Config
+	if fixed := immutableDiff(have, want); len(fixed) > 0 {
+		return nil, fmt.Errorf("%w: consumer %q on stream %q has %s, which cannot change in place; delete the consumer so the worker re-creates it",
+			ErrConsumerMismatch, c.Consumer, c.RequestStream, strings.Join(fixed, ", "))
+	}
+	update := have
+	var changes []string
+	if broken := brokenDiff(have, want, c.Concurrency); len(broken) > 0 {
+		changes = append(changes, broken...)
+		update.FilterSubject, update.FilterSubjects = want.FilterSubject, nil
+		update.HeadersOnly, update.MaxRequestBatch, update.MaxRequestExpires = false, 0, 0
+		update.PriorityGroups, update.PriorityPolicy, update.BackOff = nil, want.PriorityPolicy, nil
+	}
+	tunables := tunableDiff(have, want)
+	haveVersion := settingsVersion(have)
+	if len(tunables) > 0 {
+		if c.ConsumerSettingsVersion > haveVersion {
+			changes = append(changes, tunables...)
+			update.AckWait, update.MaxDeliver, update.MaxAckPending = want.AckWait, want.MaxDeliver, want.MaxAckPending
+			update.Metadata = want.Metadata
+		} else {
+			w.log.Warn("the consumer keeps the settings of CONSUMER_SETTINGS_VERSION "+strconv.Itoa(haveVersion)+
+				"; this worker adopts them (raise CONSUMER_SETTINGS_VERSION above it to roll out its own)",
+				"differences", strings.Join(tunables, ", "), "worker_settings_version", c.ConsumerSettingsVersion)
+		}
+	} else if c.ConsumerSettingsVersion > haveVersion {
+		changes = append(changes, fmt.Sprintf("%s %d (want %d)", settingsVersionKey, haveVersion, c.ConsumerSettingsVersion))
+		update.Metadata = want.Metadata
+	}
+	if len(changes) > 0 {
+		w.log.Warn("updating the consumer's settings in place", "consumer", c.Consumer, "changes", strings.Join(changes, ", "))
+		if cons, err = w.js.UpdateConsumer(ctx, c.RequestStream, update); err != nil {
+			return nil, fmt.Errorf("update consumer %s on %s (%s): %w", c.Consumer, c.RequestStream, strings.Join(changes, ", "), err)
+		}
+	}
+	inForce := cons.CachedInfo().Config
+	w.ackWaitNs.Store(int64(inForce.AckWait))
+	w.maxDeliverN.Store(int64(inForce.MaxDeliver))
+	return cons, nil
+}
+
+// consumerConfig is the durable pull consumer the worker needs.
+func (w *Worker) consumerConfig() jetstream.ConsumerConfig {
+	c := w.cfg
+	return jetstream.ConsumerConfig{
+		Durable:       c.Consumer,
+		Description:   "roomworker replicas share this pull consumer",
+		FilterSubject: c.RequestSubject,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       c.AckWait(),
+		MaxDeliver:    c.MaxDeliver,
+		MaxAckPending: c.MaxAckPending,
+		Replicas:      0, // inherit the stream's
+		Metadata:      map[string]string{settingsVersionKey: strconv.Itoa(c.ConsumerSettingsVersion)},
+	}
+}
+
+func settingsVersion(cfg jetstream.ConsumerConfig) int {
+	v, err := strconv.Atoi(cfg.Metadata[settingsVersionKey])
+	if err != nil {
+		return 0 // written by hand, or by a roomworker before settings versions
+	}
+	return v
+}
+
+type diffs []string
+
+func (d *diffs) add(name string, have, want any) {
+	*d = append(*d, fmt.Sprintf("%s %v (want %v)", name, have, want))
+}
+
+// immutableDiff lists the settings of have that differ from want and cannot change in place.
+func immutableDiff(have, want jetstream.ConsumerConfig) []string {
+	var d diffs
+	if have.AckPolicy != want.AckPolicy {
+		d.add("AckPolicy", have.AckPolicy, want.AckPolicy)
+	}
+	if have.DeliverPolicy != want.DeliverPolicy {
+		d.add("DeliverPolicy", have.DeliverPolicy, want.DeliverPolicy)
+	}
+	return d
+}
+
+// brokenDiff lists the settings of have that keep the worker from consuming as it must.
+func brokenDiff(have, want jetstream.ConsumerConfig, concurrency int) []string {
+	var d diffs
+	filters := slices.Clone(have.FilterSubjects)
+	if have.FilterSubject != "" {
+		filters = append(filters, have.FilterSubject)
+	}
+	if !slices.Equal(filters, []string{want.FilterSubject}) {
+		d.add("FilterSubject", strings.Join(filters, ","), want.FilterSubject)
+	}
+	if have.HeadersOnly {
+		d.add("HeadersOnly", true, false)
+	}
+	if have.MaxRequestBatch > 0 && have.MaxRequestBatch < concurrency {
+		d.add("MaxRequestBatch", have.MaxRequestBatch, fmt.Sprintf("0 or at least CONCURRENCY %d", concurrency))
+	}
+	if have.MaxRequestExpires > 0 && have.MaxRequestExpires < fetchWait {
+		d.add("MaxRequestExpires", have.MaxRequestExpires, fmt.Sprintf("0 or at least %s", fetchWait))
+	}
+	if len(have.PriorityGroups) > 0 {
+		d.add("PriorityGroups", have.PriorityGroups, "none")
+	}
+	if len(have.BackOff) > 0 {
+		d.add("BackOff", have.BackOff, "none: the worker computes its own delays")
+	}
+	return d
+}
+
+// tunableDiff lists the settings that differ and that a newer worker may change in place.
+func tunableDiff(have, want jetstream.ConsumerConfig) []string {
+	var d diffs
+	if have.AckWait != want.AckWait {
+		d.add("AckWait", have.AckWait, want.AckWait)
+	}
+	if have.MaxDeliver != want.MaxDeliver {
+		d.add("MaxDeliver", have.MaxDeliver, want.MaxDeliver)
+	}
+	if have.MaxAckPending != want.MaxAckPending {
+		d.add("MaxAckPending", have.MaxAckPending, want.MaxAckPending)
+	}
+	return d
+}
+
+// ensureStream creates the stream, or updates it keeping subjects an operator added.
+func (w *Worker) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) error {
+	s, err := w.js.Stream(ctx, cfg.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = w.js.CreateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return nil // another replica created it first
+		}
+		if err != nil {
+			return fmt.Errorf("create stream %s: %w", cfg.Name, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", cfg.Name, err)
+	}
+	have := s.CachedInfo().Config
+	if have.Retention != cfg.Retention {
+		return fmt.Errorf("stream %s has %s retention, the worker is configured for %s (REQUEST_RETENTION); retention cannot change in place",
+			cfg.Name, have.Retention, cfg.Retention)
+	}
+	for _, sub := range have.Subjects {
+		if !slices.Contains(cfg.Subjects, sub) {
+			cfg.Subjects = append(cfg.Subjects, sub)
+		}
+	}
+	if slices.Equal(have.Subjects, cfg.Subjects) && have.Replicas == cfg.Replicas && have.MaxAge == cfg.MaxAge &&
+		have.Duplicates == cfg.Duplicates && have.Storage == cfg.Storage {
+		return nil
+	}
+	if _, err := w.js.UpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("update stream %s: %w", cfg.Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,445 @@
+package worker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/roomworker/roomworker/events"
+	"github.com/roomworker/roomworker/plugnmeet"
+	"github.com/roomworker/roomworker/schema"
+)
+
+// request is a decoded, validated room.create event.
+type request struct {
+	ev          *event.Event
+	key         string // stable per (source, id): names outcomes and attempt counters
+	roomID      string
+	data        []byte
+	payloadHash string
+	metadata    any // the decoded request metadata
+}
+
+// delivery is one message being processed, with what decide learned about it.
+type delivery struct {
+	msg    jetstream.Msg
+	meta   *jetstream.MsgMetadata
+	start  time.Time
+	log    *slog.Logger
+	mode   string   // CloudEvents content mode, or "invalid"
+	req    *request // nil until the event decoded
+	origin events.Origin
+	prior  int    // create attempts spent by earlier deliveries (read from the bucket)
+	lease  *lease // the room's lease while this delivery holds it; handle releases it
+	ops    context.Context
+}
+
+// decide is the whole decision about one delivery: what its result is, if any, and how the
+// delivery ends. It publishes nothing and never acks, naks or terminates: the executor does.
+// Its only effects are reads, the room's lease (owned by the delivery) and the plugNmeet calls.
+func (w *Worker) decide(ctx context.Context, d *delivery) verdict {
+	// 1. The message: size, CloudEvent, type, content type.
+	if size := messageSize(d.msg); size > w.cfg.MaxMessageBytes {
+		return failure("", events.RoomFailed{
+			Reason:  events.ReasonInvalidEvent,
+			Message: fmt.Sprintf("message is %d bytes, over the %d-byte limit (MAX_MESSAGE_BYTES)", size, w.cfg.MaxMessageBytes),
+		})
+	}
+	ev, mode, err := events.Decode(d.msg.Headers(), d.msg.Data())
+	if err != nil {
+		f := events.RoomFailed{Reason: events.ReasonInvalidEvent, Message: err.Error()}
+		var ie *events.InvalidEventError
+		if errors.As(err, &ie) {
+			f.Errors = ie.Problems
+		}
+		return failure("", f)
+	}
+	d.mode = string(mode)
+	d.origin = events.OriginOf(ev)
+	req := &request{ev: ev, key: requestKey(ev.Source(), ev.ID()), data: ev.Data()}
+	d.req = req
+	d.log = d.log.With("request_id", ev.ID(), "source", ev.Source())
+	if ev.Type() != events.TypeCreateRoom {
+		return failure("", events.RoomFailed{
+			Reason:  events.ReasonInvalidEvent,
+			Message: fmt.Sprintf("unknown event type %q: roomworker handles %q", ev.Type(), events.TypeCreateRoom),
+		})
+	}
+	if ct := ev.DataContentType(); ct != "" && !isJSONContentType(ct) {
+		return failure("", events.RoomFailed{
+			Reason:  events.ReasonInvalidEvent,
+			Message: fmt.Sprintf("datacontenttype %q is not JSON: the request data must be application/json", ct),
+		})
+	}
+
+	// 2. The request data against the schema.
+	tree, err := schema.Parse(req.data)
+	if err != nil {
+		return w.invalidRequest(d, err)
+	}
+	req.roomID, _ = tree["room_id"].(string) // the schema requires it
+	d.log = d.log.With("room_id", req.roomID)
+	req.metadata = tree["metadata"]
+	req.payloadHash = hashTree(tree)
+
+	// 3. A request whose outcome is recorded (a redelivery, or the same event published again)
+	// gets that outcome again, whatever has happened since.
+	out, err := w.store.outcome(d.ops, req.key)
+	if err != nil {
+		return natsTrouble(err)
+	}
+	if out != nil {
+		return recorded(out)
+	}
+
+	// 4. Everything else happens under the room's lease: one worker at a time per room_id.
+	d.lease, err = w.store.takeLease(d.ops, req.roomID, Lease{Holder: w.id, RequestID: ev.ID(), At: time.Now().UTC()},
+		w.cfg.leaseTTL())
+	if errors.Is(err, errLeaseHeld) {
+		// Wait longer the more often this message found the lease taken, so a lease left by a
+		// killed worker (freed by its TTL) costs a handful of deliveries, not hundreds.
+		wait := min(time.Duration(d.meta.NumDelivered)*250*time.Millisecond, 5*time.Second)
+		return putBack(jitter(wait), "another worker holds the room's lease")
+	}
+	if err != nil {
+		return natsTrouble(err)
+	}
+	if d.meta.NumDelivered > 1 {
+		if d.prior, err = w.store.attempts(d.ops, req.key); err != nil {
+			return natsTrouble(err)
+		}
+	}
+	return w.createRoom(ctx, d)
+}
+
+// createRoom decides a valid request under its room's lease: answer with the live session an
+// earlier request recorded, or call create (retrying transient failures) and answer with what
+// plugNmeet says.
+func (w *Worker) createRoom(ctx context.Context, d *delivery) verdict {
+	req := d.req
+	rec, err := w.store.room(d.ops, req.roomID)
+	if err != nil {
+		return natsTrouble(err)
+	}
+	if rec != nil && rec.RequestKey == req.key {
+		return w.fromRecord(d, rec) // this request's own session: its outcome write was lost
+	}
+	if rec != nil && rec.PayloadHash == req.payloadHash {
+		// The recorded session answers only while plugNmeet still has it: a room ended by
+		// endRoom, empty_timeout, room_duration or a moderator gets a new session below.
+		// When the check itself fails, create decides (it returns the live session, if any).
+		active, err := w.isRoomActive(ctx, req.roomID)
+		if err == nil && active {
+			return w.fromRecord(d, rec)
+		}
+	}
+
+	attempts := d.prior
+	for {
+		attempts++
+		info, err := w.callCreate(ctx, d, req.data)
+		if err == nil {
+			return w.created(d, rec, info, attempts)
+		}
+		switch {
+		case ctx.Err() != nil:
+			// Our own shutdown cut the call short: not an attempt.
+			v := putBack(0, "shutdown cut the create call short")
+			v.attempts, v.lastErr = attempts-1, err
+			return v
+		case errors.Is(err, plugnmeet.ErrCredentials):
+			// A key refused on every call pauses the worker; a refusal that only this request
+			// meets (a firewall in front of plugNmeet) is this request's answer.
+			if probe := w.probeCredentials(ctx); probe != nil {
+				v := putBack(w.pauseNakDelay(), "plugNmeet rejects the credentials")
+				v.attempts, v.lastErr, v.pause = attempts-1, err, probe
+				return v
+			}
+			v := failure(req.roomID, events.RoomFailed{
+				Reason: events.ReasonRejected, Attempts: attempts,
+				Message: fmt.Sprintf("plugNmeet, or what stands in front of it, refused this request with HTTP %d, while "+
+					"the credentials work (a probe call right after was accepted): %s", httpStatus(err), answerText(err)),
+				PlugNmeetStatusCode: httpStatus(err), PlugNmeetCode: statusCode(err),
+			})
+			v.outcome, v.attempts = true, attempts
+			return v
+		case errors.Is(err, plugnmeet.ErrSystemic):
+			// Not plugNmeet at PLUGNMEET_URL, or an answer over the size limit: configuration.
+			v := putBack(w.pauseNakDelay(), "plugNmeet is misconfigured")
+			v.attempts, v.lastErr, v.pause = attempts-1, err, err
+			return v
+		case errors.Is(err, plugnmeet.ErrPermanent):
+			return w.rejected(d, err, attempts)
+		}
+		// Transient: try again, here or after a redelivery.
+		if attempts >= w.cfg.MaxAttempts {
+			v := failure(req.roomID, events.RoomFailed{
+				Reason:              events.ReasonRetriesExhausted,
+				Message:             fmt.Sprintf("%d create attempts failed; last error: %v", attempts, err),
+				Attempts:            attempts,
+				PlugNmeetStatusCode: httpStatus(err),
+				PlugNmeetCode:       statusCode(err),
+				Request:             w.replayable(d),
+			})
+			v.outcome, v.attempts = true, attempts
+			return v
+		}
+		delay := w.backoff.delay(attempts, plugnmeet.RetryAfter(err))
+		d.log.Info("create attempt failed, will retry", "attempt", attempts, "err", err, "class", classLabel(err), "delay", delay)
+		inProcess := delay <= maxInProcessDelay && time.Since(d.start)+delay+w.cfg.RequestTimeout < w.cfg.deliveryBudget()
+		if inProcess && w.sleep(ctx, delay) {
+			continue
+		}
+		v := putBack(delay, "create failed: "+classLabel(err))
+		v.attempts, v.lastErr = attempts, err
+		return v
+	}
+}
+
+// created is the verdict for a create call that answered with a session. The answer is a
+// duplicate when plugNmeet returned the session an earlier request recorded (its room was
+// still live); a new session replaces the room's record.
+func (w *Worker) created(d *delivery, rec *Record, info *plugnmeet.RoomInfo, attempts int) verdict {
+	req := d.req
+	warnings, err := appliedWarnings(req.metadata, info.Metadata)
+	if err != nil {
+		d.log.Warn("could not compare requested and applied settings", "err", err)
+	}
+	roomInfo, err := info.MarshalJSON() // directly: json.Marshal would compact the metadata again
+	if err != nil {
+		return natsTrouble(err)
+	}
+	dup := rec != nil && rec.RequestKey != req.key && rec.SID == info.SID
+	v, err := success(events.RoomCreated{RoomID: req.roomID, SID: info.SID, RoomInfo: roomInfo, Duplicate: dup,
+		Attempts: attempts, Warnings: warnings})
+	if err != nil {
+		return natsTrouble(err)
+	}
+	v.outcome, v.attempts = true, attempts
+	if !dup {
+		v.room = &Record{State: StateCreated, RoomID: req.roomID, RequestID: req.ev.ID(), RequestKey: req.key,
+			PayloadHash: req.payloadHash, SID: info.SID, RoomInfo: roomInfo, Warnings: warnings, Attempts: attempts,
+			At: time.Now().UTC()}
+	}
+	return v
+}
+
+// fromRecord answers with the live session recorded in rec, without a create call. The request
+// that made the record gets its own (non-duplicate) result again.
+func (w *Worker) fromRecord(d *delivery, rec *Record) verdict {
+	dup := rec.RequestKey != d.req.key
+	c := events.RoomCreated{RoomID: d.req.roomID, SID: rec.SID, RoomInfo: rec.RoomInfo, Duplicate: dup,
+		Attempts: rec.Attempts, Warnings: rec.Warnings}
+	if dup {
+		c.Attempts = 0
+	}
+	v, err := success(c)
+	if err != nil {
+		return natsTrouble(err)
+	}
+	v.outcome, v.hit = true, dup
+	return v
+}
+
+// rejected is the verdict for a request plugNmeet refused.
+func (w *Worker) rejected(d *delivery, err error, attempts int) verdict {
+	v := failure(d.req.roomID, events.RoomFailed{
+		Reason: events.ReasonRejected, Message: err.Error(), Attempts: attempts,
+		PlugNmeetStatusCode: httpStatus(err), PlugNmeetCode: statusCode(err),
+	})
+	v.outcome, v.attempts = true, attempts
+	return v
+}
+
+// invalidRequest is the verdict for request data that fails the schema.
+func (w *Worker) invalidRequest(d *delivery, err error) verdict {
+	var head struct {
+		RoomID any `json:"room_id"`
+	}
+	_ = json.Unmarshal(d.req.data, &head) // best effort, to name the room in the failure
+	// Name the room only when its id is well formed: an id with control characters or of
+	// absurd length must not reach a CloudEvents subject (or a log line).
+	roomID, _ := head.RoomID.(string)
+	d.log = d.log.With("room_id", logSafe(roomID)) // quoted by the handler, cut to a sane length
+	if !wellFormedRoomID(roomID) {
+		roomID = ""
+	}
+	f := events.RoomFailed{Reason: events.ReasonInvalidRequest, Message: err.Error()}
+	var se *schema.Error
+	if errors.As(err, &se) {
+		f.Message = fmt.Sprintf("request data fails the create-room schema (%d error(s))", len(se.Errors))
+		for _, fe := range se.Errors {
+			f.Errors = append(f.Errors, events.FieldError{Path: fe.Path, Message: fe.Message})
+		}
+	}
+	return failure(roomID, f)
+}
+
+// natsTrouble puts a delivery back when NATS itself failed us: not an attempt.
+func natsTrouble(err error) verdict {
+	return putBack(jitter(time.Second), "nats: "+err.Error())
+}
+
+// replayable renders the request event in the JSON event format for a retries_exhausted result,
+// so `roomctl replay` can republish it after the outage (work-queue retention has deleted it
+// from the request stream by then). The executor leaves it out if the result would not fit the
+// server's max_payload.
+func (w *Worker) replayable(d *delivery) json.RawMessage {
+	if d.req == nil {
+		return nil
+	}
+	_, body, err := events.EncodeStructured(d.req.ev)
+	if err != nil {
+		d.log.Warn("cannot embed the request in its failure; it will not be replayable", "err", err)
+		return nil
+	}
+	return body
+}
+
+// maxInProcessDelay is the longest backoff waited inside one delivery; longer waits go back to
+// JetStream as NakWithDelay, freeing the slot.
+const maxInProcessDelay = 2 * time.Second
+
+// callCreate makes one create call with the request timeout, sending InProgress heartbeats
+// while it runs longer than a third of AckWait.
+func (w *Worker) callCreate(ctx context.Context, d *delivery, body []byte) (*plugnmeet.RoomInfo, error) {
+	cctx, cancel := context.WithTimeout(ctx, w.cfg.RequestTimeout)
+	defer cancel()
+	stop := w.heartbeat(d)
+	defer stop()
+	start := time.Now()
+	info, err := w.api.CreateRoom(cctx, body)
+	w.metrics.observeAPI(plugnmeet.RouteCreate, start, err)
+	return info, err
+}
+
+// isRoomActive asks plugNmeet whether roomID has a live session.
+func (w *Worker) isRoomActive(ctx context.Context, roomID string) (bool, error) {
+	cctx, cancel := context.WithTimeout(ctx, w.cfg.RequestTimeout)
+	defer cancel()
+	start := time.Now()
+	active, err := w.api.IsRoomActive(cctx, roomID)
+	w.metrics.observeAPI(plugnmeet.RouteIsRoomActive, start, err)
+	return active, err
+}
+
+// heartbeat sends InProgress every third of AckWait until stop is called, so a slow call does
+// not make JetStream offer the message to another worker.
+func (w *Worker) heartbeat(d *delivery) (stop func()) {
+	every := w.ackWait() / 3
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = d.msg.InProgress()
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// finalDelivery reports whether JetStream will not offer this message again (MAX_DELIVER reached).
+func (w *Worker) finalDelivery(d *delivery) bool {
+	maxDeliver := w.maxDeliver()
+	return maxDeliver > 0 && d.meta.NumDelivered >= uint64(maxDeliver)
+}
+
+func messageSize(msg jetstream.Msg) int {
+	size := len(msg.Data())
+	for k, vs := range msg.Headers() {
+		for _, v := range vs {
+			size += len(k) + len(v)
+		}
+	}
+	return size
+}
+
+func requestKey(source, id string) string {
+	sum := sha256.Sum256([]byte(source + "\x00" + id))
+	return hex.EncodeToString(sum[:16])
+}
+
+// logSafe cuts a value from a request to at most 80 bytes for a log line (the log handler
+// quotes and escapes what remains).
+func logSafe(s string) string {
+	const limit = 80
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// wellFormedRoomID reports whether id has the shape plugNmeet accepts: 1 to 64 of [a-zA-Z0-9_-].
+func wellFormedRoomID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isJSONContentType(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "text/json"
+}
+
+func httpStatus(err error) int {
+	var pe *plugnmeet.Error
+	if errors.As(err, &pe) {
+		return pe.HTTPStatus
+	}
+	return 0
+}
+
+// answerText is what plugNmeet (or what answered in its place) said, without the client's advice.
+func answerText(err error) string {
+	var pe *plugnmeet.Error
+	if errors.As(err, &pe) && pe.Msg != "" {
+		return pe.Msg
+	}
+	return err.Error()
+}
+
+func statusCode(err error) string {
+	var pe *plugnmeet.Error
+	if errors.As(err, &pe) {
+		return pe.StatusCode
+	}
+	return ""
+}
+
+// classLabel is the metric label for a failed call: transient, permanent or systemic.
+func classLabel(err error) string {
+	switch {
+	case errors.Is(err, plugnmeet.ErrSystemic):
+		return "systemic"
+	case errors.Is(err, plugnmeet.ErrPermanent):
+		return "permanent"
+	}
+	return "transient"
+}

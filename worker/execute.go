@@ -1,0 +1,304 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/roomworker/roomworker/events"
+)
+
+// handle is the life of one delivery: decide, then carry the verdict out. The delivery owns
+// the room's lease, if decide took it, and gives it up here once the verdict is carried out
+// (its record written), so the next worker for the room reads the record.
+func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
+	d, ok := w.open(ctx, msg)
+	if !ok {
+		return
+	}
+	defer w.releaseLease(d)
+	w.metrics.inflight.Inc()
+	defer w.metrics.inflight.Dec()
+	w.execute(ctx, d, w.decide(ctx, d))
+}
+
+// open starts a delivery; false for a message without JetStream metadata (not possible on a
+// pull consumer, and nothing to ack).
+func (w *Worker) open(ctx context.Context, msg jetstream.Msg) (*delivery, bool) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		w.log.Error("message without JetStream metadata", "subject", msg.Subject(), "err", err)
+		return nil, false
+	}
+	w.metrics.requestAge.Observe(time.Since(meta.Timestamp).Seconds())
+	d := &delivery{msg: msg, meta: meta, start: time.Now(), log: w.log, mode: "invalid", ops: context.WithoutCancel(ctx),
+		origin: events.StreamOrigin(meta.Stream, meta.Sequence.Stream)}
+	if o, ok := events.PeekOrigin(msg.Headers(), msg.Data()); ok {
+		d.origin = o // results of unreadable events still answer the id their publisher waits for
+	}
+	return d, true
+}
+
+func (w *Worker) releaseLease(d *delivery) {
+	ctx, cancel := context.WithTimeout(d.ops, 5*time.Second)
+	defer cancel()
+	if err := d.lease.release(ctx); err != nil {
+		d.log.Warn("could not release room lease; it expires on its own", "err", err, "ttl", w.cfg.leaseTTL())
+	}
+}
+
+// execute carries out a verdict, always in the same order: record, then publish the result and
+// wait for its PubAck, then end the delivery. It is the only code that publishes results or
+// ends deliveries.
+//
+// One rule lives here: the final delivery (NumDelivered = MAX_DELIVER) never ends in a nak,
+// since JetStream would never offer the message again. A verdict that would put it back becomes
+// room.failed retries_exhausted, and a result that cannot be stored is tried again while the
+// process runs.
+func (w *Worker) execute(ctx context.Context, d *delivery, v verdict) {
+	if v.pause != nil {
+		w.metrics.systemicErrors.Inc()
+		w.pause(v.pause)
+	}
+	final := w.finalDelivery(d)
+	if v.end.act == actNak && final {
+		v = w.lastDelivery(d, v)
+	}
+	fresh := false // the result was stored now, not by an earlier delivery
+	for try := 1; ; try++ {
+		var err error
+		fresh, err = w.carryOut(d, v)
+		if err == nil {
+			break
+		}
+		if !final {
+			d.log.Warn("NATS operation failed, delivery put back", "err", err)
+			nv := natsTrouble(err)
+			nv.attempts = v.attempts
+			v = nv
+			_, _ = w.carryOut(d, v) // records the attempts spent, if NATS lets it
+			break
+		}
+		d.log.Error("final delivery: the result cannot be stored yet; trying again, JetStream will not redeliver",
+			"err", err, "try", try)
+		if !w.waitFinal(ctx, d, try) {
+			d.log.Error("final delivery: shut down before the result could be stored; replay the request (roomctl replay) once NATS is back",
+				"err", err)
+			v = natsTrouble(err)
+			break
+		}
+	}
+
+	var endErr error
+	switch v.end.act {
+	case actAck:
+		endErr = d.msg.Ack()
+	case actTerm:
+		endErr = d.msg.TermWithReason(v.why)
+	case actNak:
+		endErr = d.msg.NakWithDelay(v.end.delay)
+	}
+	w.metrics.endings.WithLabelValues(v.end.act.String()).Inc()
+	w.metrics.processing.Observe(time.Since(d.start).Seconds())
+	if d.meta.NumDelivered == 1 {
+		w.metrics.received.WithLabelValues(d.mode).Inc()
+	}
+	if endErr != nil {
+		// The server redelivers after AckWait; the recorded outcome and the deterministic result
+		// id keep the redelivery from adding a second or different result.
+		d.log.Warn("could not end delivery", "action", v.end.act.String(), "err", endErr)
+	}
+	if v.result == nil {
+		d.log.Debug("delivery put back", "delay", v.end.delay, "why", v.why, "delivered", d.meta.NumDelivered)
+		return
+	}
+	if !fresh {
+		// An earlier delivery stored this result and its ack was lost: counted then.
+		d.log.Info("result already stored by an earlier delivery", "type", v.result.typ, "reason", v.result.label)
+		return
+	}
+	if d.prior > 0 && d.req != nil {
+		// The result is stored: the counter has served its purpose.
+		cctx, cancel := context.WithTimeout(d.ops, 5*time.Second)
+		if err := w.store.clearAttempts(cctx, d.req.key); err != nil {
+			d.log.Debug("could not clear attempt counter; it expires with the idempotency window", "err", err)
+		}
+		cancel()
+	}
+	r := v.result
+	outcome := "created"
+	if r.typ == events.TypeRoomFailed {
+		outcome = "failed"
+	}
+	w.metrics.results.WithLabelValues(outcome, r.label).Inc()
+	w.metrics.attempts.Observe(float64(r.attempts))
+	w.metrics.warnings.Add(float64(r.warnings))
+	if v.hit {
+		w.metrics.idempotencyHits.Inc()
+	}
+	d.log.Info("room "+outcome, "outcome", outcome, "reason", r.label, "sid", r.sid, "message", r.message,
+		"attempts", r.attempts, "warnings", r.warnings, "duration", time.Since(d.start))
+}
+
+// lastDelivery turns a verdict that would put the final delivery back into retries_exhausted.
+func (w *Worker) lastDelivery(d *delivery, v verdict) verdict {
+	roomID := ""
+	if d.req != nil {
+		roomID = d.req.roomID
+	}
+	msg := fmt.Sprintf("delivery %d of MAX_DELIVER %d: JetStream will not offer the request again, and it was being put back (%s)",
+		d.meta.NumDelivered, w.maxDeliver(), v.why)
+	if v.lastErr != nil {
+		msg += "; last error: " + v.lastErr.Error()
+	}
+	nv := failure(roomID, events.RoomFailed{
+		Reason: events.ReasonRetriesExhausted, Message: msg, Attempts: v.attempts,
+		PlugNmeetStatusCode: httpStatus(v.lastErr), PlugNmeetCode: statusCode(v.lastErr),
+		Request: w.replayable(d),
+	})
+	nv.outcome, nv.attempts = d.req != nil, v.attempts
+	return nv
+}
+
+// carryOut writes what the verdict records and publishes its result, waiting for every answer.
+// fresh is false when JetStream already held the result (an earlier delivery stored it).
+func (w *Worker) carryOut(d *delivery, v verdict) (fresh bool, err error) {
+	if v.result == nil {
+		if v.attempts > d.prior && d.req != nil {
+			wait, err := w.store.putAttempts(d.req.key, v.attempts)
+			if err == nil {
+				err = wait()
+			}
+			if err != nil {
+				d.log.Warn("could not record attempts; the count restarts from the last recorded one", "err", err)
+			}
+		}
+		return false, nil
+	}
+	r := v.result
+	r.data = w.fit(d, r)
+	var writes []write
+	if v.outcome && d.req != nil {
+		wait, err := w.store.putOutcome(d.req.key, Outcome{Type: r.typ, RoomID: r.roomID, Label: r.label, Hit: v.hit, Data: r.data})
+		if err != nil {
+			return false, err
+		}
+		writes = append(writes, wait)
+	}
+	if v.room != nil {
+		wait, err := w.store.putRoom(*v.room)
+		if err != nil {
+			return false, err
+		}
+		writes = append(writes, wait)
+	}
+	var errs []error
+	for _, wait := range writes {
+		errs = append(errs, wait())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return false, err
+	}
+	return w.publish(d, r)
+}
+
+// publish stores a result event in the events stream and waits for its PubAck. The result's id
+// and Nats-Msg-Id derive from the request (or, for a message whose id cannot be read, from its
+// stream position), so a redelivered request never adds a second result.
+func (w *Worker) publish(d *delivery, r *result) (fresh bool, err error) {
+	ev, err := events.NewResultFor(d.origin, r.typ, w.cfg.EventSource, r.data)
+	if err != nil {
+		return false, err
+	}
+	if r.roomID != "" {
+		ev.SetSubject(r.roomID)
+	}
+	h, body, err := events.EncodeBinary(ev)
+	if err != nil {
+		return false, fmt.Errorf("encode result: %w", err)
+	}
+	subject := w.cfg.CreatedSubject
+	if r.typ == events.TypeRoomFailed {
+		subject = w.cfg.FailedSubject
+	}
+	fut, err := w.js.PublishMsgAsync(&nats.Msg{Subject: subject, Header: h, Data: body},
+		jetstream.WithMsgID(events.ResultMsgID(d.origin)), jetstream.WithExpectStream(w.cfg.EventsStream))
+	if err != nil {
+		return false, fmt.Errorf("publish %s: %w", r.typ, err)
+	}
+	ack, err := awaitPubAck(fut)
+	if err != nil {
+		return false, fmt.Errorf("publish %s: %w", r.typ, err)
+	}
+	return !ack.Duplicate, nil
+}
+
+// publishAckTimeout bounds the wait for a PubAck. The JetStream context is built with the same
+// timeout, so nats.go forgets an unanswered publish instead of keeping it pending.
+const publishAckTimeout = 10 * time.Second
+
+// awaitPubAck waits for the server's answer to an asynchronous publish.
+func awaitPubAck(fut jetstream.PubAckFuture) (*jetstream.PubAck, error) {
+	t := time.NewTimer(publishAckTimeout + time.Second) // nats.go answers first, with ErrAsyncPublishTimeout
+	defer t.Stop()
+	select {
+	case ack := <-fut.Ok():
+		return ack, nil
+	case err := <-fut.Err():
+		return nil, err
+	case <-t.C:
+		return nil, fmt.Errorf("no PubAck within %s", publishAckTimeout)
+	}
+}
+
+// waitFinal waits before the try+1-th attempt to store a final delivery's result, keeping the
+// delivery alive with InProgress; false when the process is stopping for good.
+func (w *Worker) waitFinal(ctx context.Context, d *delivery, try int) bool {
+	_ = d.msg.InProgress()
+	t := time.NewTimer(min(time.Duration(try)*500*time.Millisecond, w.ackWait()/3))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// resultHeadroom is what a result's headers and envelope take at most besides its data.
+const resultHeadroom = 4096
+
+// fit returns the result's data, shrunk when it would not fit the server's max_payload: a
+// failure leaves out the embedded request (saying so), then its error list.
+func (w *Worker) fit(d *delivery, r *result) []byte {
+	limit := int(w.nc.MaxPayload()) - resultHeadroom
+	if limit <= 0 || len(r.data) <= limit || r.typ != events.TypeRoomFailed {
+		return r.data
+	}
+	var f events.RoomFailed
+	if json.Unmarshal(r.data, &f) != nil {
+		return r.data
+	}
+	if len(f.Request) > 0 {
+		f.Message += fmt.Sprintf("; the request (%d bytes) is not embedded: the result would exceed the NATS server's max_payload (%d bytes)",
+			len(f.Request), w.nc.MaxPayload())
+		f.Request = nil
+	}
+	out, err := marshal(f)
+	for err == nil && len(out) > limit && len(f.Errors) > 1 {
+		n := len(f.Errors) / 2
+		f.Message += fmt.Sprintf("; %d of %d errors listed", n, len(f.Errors))
+		f.Errors = f.Errors[:n]
+		out, err = marshal(f)
+	}
+	if err != nil {
+		return r.data
+	}
+	d.log.Warn("result shrunk to fit max_payload", "bytes", len(r.data), "now", len(out))
+	return out
+}
