@@ -11,8 +11,17 @@ const (
 	// TypeRoomCreated is the type of the result published when a room exists.
 	TypeRoomCreated = "room.created"
 	// TypeRoomFailed is the type of the result published when a request
-	// cannot be served.
+	// (room.create or room.end) cannot be served.
 	TypeRoomFailed = "room.failed"
+	// TypeEndRoom is the type of a request to end a room's live session.
+	TypeEndRoom = "room.end"
+	// TypeRoomEnded is the type of the result published when a room has no
+	// live session any more (ended by the request, or already ended).
+	TypeRoomEnded = "room.ended"
+	// TypeLifecyclePrefix prefixes the type of a plugNmeet webhook delivery
+	// republished as a CloudEvent: "plugnmeet." + the delivery's event name,
+	// e.g. "plugnmeet.room_started".
+	TypeLifecyclePrefix = "plugnmeet."
 )
 
 // Extension attribute names used by roomworker.
@@ -25,6 +34,10 @@ const (
 	ExtTraceParent = "traceparent"
 	// ExtTraceState is the W3C tracestate.
 	ExtTraceState = "tracestate"
+	// ExtReconciled is set (true) on a plugnmeet.session_ended event that
+	// roomworker published itself, because plugNmeet no longer had a room
+	// roomworker recorded as live and no webhook said it ended.
+	ExtReconciled = "reconciled"
 )
 
 // Mode is a CloudEvents content mode on NATS.
@@ -123,4 +136,20 @@ type RoomFailed struct {
 	// after the outage even when the request stream no longer holds it
 	// (work-queue retention deletes a request once it is answered).
 	Request json.RawMessage `json:"request,omitempty"`
+}
+
+// EndRoom is the data of a room.end request.
+type EndRoom struct {
+	RoomID string `json:"room_id"`
+}
+
+// RoomEnded is the data of a room.ended event.
+type RoomEnded struct {
+	RoomID string `json:"room_id"`
+	// AlreadyEnded is true when plugNmeet had no live session for the room
+	// ("room not found or not active"): nothing was ended, and the room is
+	// not live, which is what the request asked for.
+	AlreadyEnded bool `json:"already_ended"`
+	// Attempts is the number of endRoom calls made for the request.
+	Attempts int `json:"attempts"`
 }

@@ -18,6 +18,7 @@ import (
 type Config struct {
 	NATS      NATSConfig
 	PlugNmeet PlugNmeetConfig
+	Webhook   WebhookConfig
 
 	Concurrency       int           `env:"CONCURRENCY, default=64"`
 	MaxAttempts       int           `env:"MAX_ATTEMPTS, default=10"`
@@ -31,6 +32,8 @@ type Config struct {
 	MaxAckPending     int           `env:"MAX_ACK_PENDING, default=1024"`
 
 	RequestSubject  string        `env:"REQUEST_SUBJECT, default=rooms.create"`
+	EndSubject      string        `env:"END_SUBJECT, default=rooms.end"`
+	EndedSubject    string        `env:"ENDED_SUBJECT, default=rooms.ended"`
 	RequestStream   string        `env:"REQUEST_STREAM, default=ROOM_REQUESTS"`
 	RequestRetain   string        `env:"REQUEST_RETENTION, default=workqueue"`
 	CreatedSubject  string        `env:"CREATED_SUBJECT, default=rooms.created"`
@@ -58,6 +61,18 @@ type NATSConfig struct {
 	CA    string `env:"NATS_CA"`
 	Cert  string `env:"NATS_CERT"`
 	Key   string `env:"NATS_KEY"`
+}
+
+// WebhookConfig is the plugNmeet webhook receiver: deliveries verified on WEBHOOK_ADDR and
+// republished as CloudEvents on LIFECYCLE_SUBJECT_PREFIX.<event> in LIFECYCLE_STREAM.
+type WebhookConfig struct {
+	Addr          string        `env:"WEBHOOK_ADDR"` // "" (the default): no receiver
+	MaxBytes      int           `env:"WEBHOOK_MAX_BYTES, default=1048576"`
+	Leeway        time.Duration `env:"WEBHOOK_LEEWAY, default=30s"`          // allowed clock skew on exp/nbf/iat
+	PublishWait   time.Duration `env:"WEBHOOK_PUBLISH_WAIT, default=2500ms"` // how long one delivery retries its publish
+	Stream        string        `env:"LIFECYCLE_STREAM, default=ROOM_LIFECYCLE"`
+	SubjectPrefix string        `env:"LIFECYCLE_SUBJECT_PREFIX, default=rooms.lifecycle"`
+	Reconcile     time.Duration `env:"RECONCILE_INTERVAL, default=5m"` // compare recorded live rooms with plugNmeet's
 }
 
 // PlugNmeetConfig is how to reach the plugNmeet API.
@@ -136,10 +151,16 @@ func (c Config) Validate() error {
 		{c.LogLevel != "debug" && c.LogLevel != "info" && c.LogLevel != "warn" && c.LogLevel != "error", "LOG_LEVEL", "must be debug, info, warn or error"},
 		{c.LogFormat != "json" && c.LogFormat != "text", "LOG_FORMAT", "must be json or text"},
 		{c.ConsumerRecheck < time.Second, "CONSUMER_RECHECK", "must be at least 1s"},
+		{c.Webhook.MaxBytes < 1024, "WEBHOOK_MAX_BYTES", "must be at least 1024"},
+		{c.Webhook.Leeway < 0, "WEBHOOK_LEEWAY", "must not be negative"},
+		{c.Webhook.PublishWait <= 0, "WEBHOOK_PUBLISH_WAIT", "must be positive"},
+		{c.Webhook.Reconcile < time.Second, "RECONCILE_INTERVAL", "must be at least 1s"},
 		{c.ConsumerSettingsVersion < 1, "CONSUMER_SETTINGS_VERSION", fmt.Sprintf("must be at least 1, got %d", c.ConsumerSettingsVersion)},
 	}
 	for _, n := range []struct{ name, v string }{
 		{"REQUEST_SUBJECT", c.RequestSubject}, {"CREATED_SUBJECT", c.CreatedSubject}, {"FAILED_SUBJECT", c.FailedSubject},
+		{"END_SUBJECT", c.EndSubject}, {"ENDED_SUBJECT", c.EndedSubject},
+		{"LIFECYCLE_STREAM", c.Webhook.Stream}, {"LIFECYCLE_SUBJECT_PREFIX", c.Webhook.SubjectPrefix},
 		{"REQUEST_STREAM", c.RequestStream}, {"EVENTS_STREAM", c.EventsStream}, {"CONSUMER", c.Consumer}, {"KV_BUCKET", c.Bucket},
 	} {
 		checks = append(checks, check{n.v == "" || strings.ContainsAny(n.v, " \t*>"), n.name, "must be a non-empty NATS name without spaces or wildcards"})

@@ -36,6 +36,7 @@ type Record struct {
 	Warnings    []events.Warning `json:"warnings,omitempty"`
 	Attempts    int              `json:"attempts,omitempty"`
 	At          time.Time        `json:"at"`
+	EndedAt     time.Time        `json:"ended_at,omitzero"`
 }
 
 // Lease is what the bucket keeps under LeaseKey while a worker works on a room.
@@ -55,8 +56,14 @@ type Outcome struct {
 	Data   json.RawMessage `json:"data"`
 }
 
-// StateCreated is the state of a room Record.
-const StateCreated = "created"
+// States of a room Record.
+const (
+	// StateCreated: the recorded session was live when recorded.
+	StateCreated = "created"
+	// StateEnded: the recorded session has ended (a webhook said so, a room.end request ended
+	// it, or plugNmeet no longer had it): the next room.create makes a new session at once.
+	StateEnded = "ended"
+)
 
 // RoomKey is the bucket key of a room's Record.
 func RoomKey(roomID string) string { return "room." + roomID }
@@ -149,6 +156,39 @@ func (s *store) getJSON(ctx context.Context, key string, v any) (bool, error) {
 		return false, nil
 	}
 	return true, nil
+}
+
+// markEnded records that the room's session sid has ended. A record of another session, or none,
+// is left alone. It reports whether the record changed.
+func (s *store) markEnded(ctx context.Context, roomID, sid string) (bool, error) {
+	for range 3 { // another writer between our read and write: read again
+		e, err := s.kv.Get(ctx, RoomKey(roomID))
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("read %s: %w", RoomKey(roomID), err)
+		}
+		var r Record
+		if json.Unmarshal(e.Value(), &r) != nil || r.SID != sid || r.State == StateEnded {
+			return false, nil
+		}
+		r.State, r.EndedAt = StateEnded, time.Now().UTC()
+		b, err := r.encode()
+		if err != nil {
+			return false, err
+		}
+		_, err = s.js.Publish(ctx, "$KV."+s.bucket+"."+RoomKey(roomID), b,
+			jetstream.WithExpectLastSequencePerSubject(e.Revision()), jetstream.WithMsgTTL(s.window))
+		if isWrongLastSequence(err) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("write %s: %w", RoomKey(roomID), err)
+		}
+		return true, nil
+	}
+	return false, fmt.Errorf("write %s: changed by others three times in a row", RoomKey(roomID))
 }
 
 // attempts returns the create attempts already spent on a request in earlier deliveries.
