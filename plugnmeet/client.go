@@ -26,7 +26,13 @@ const (
 	RouteIsRoomActive      = "/auth/room/isRoomActive"
 	RouteGetActiveRoomInfo = "/auth/room/getActiveRoomInfo"
 	RouteEndRoom           = "/auth/room/endRoom"
+	// RouteGetActiveRoomsInfo lists every active session.
+	RouteGetActiveRoomsInfo = "/auth/room/getActiveRoomsInfo"
 )
+
+// MsgNoActiveRoom is the msg of getActiveRoomsInfo's answer when no session
+// is active: status false, no rooms.
+const MsgNoActiveRoom = "no active room found"
 
 // DefaultMaxResponseBytes bounds an answer's size when Config.MaxResponseBytes is 0.
 const DefaultMaxResponseBytes int64 = 1 << 20
@@ -228,6 +234,33 @@ func (c *Client) GetActiveRoomInfo(ctx context.Context, roomID string) (*ActiveR
 			Msg: "success answer without room", Class: ClassPermanent}
 	}
 	return ans.Room, nil
+}
+
+// GetActiveRoomsInfo returns every active session, each with its
+// participants. When none is active the server answers status false with
+// "no active room found"; that is an empty list (nil), not an error.
+func (c *Client) GetActiveRoomsInfo(ctx context.Context) ([]ActiveRoom, error) {
+	var ans struct {
+		envelope
+		Rooms []ActiveRoom `json:"rooms"`
+	}
+	err := c.call(ctx, RouteGetActiveRoomsInfo, []byte("{}"), &ans, &ans.envelope)
+	var e *Error
+	if errors.As(err, &e) && e.HTTPStatus == http.StatusOK && e.Class == ClassPermanent && noActiveRoom(e) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ans.Rooms, nil
+}
+
+// noActiveRoom reports whether a status-false answer of getActiveRoomsInfo
+// means "nothing is active". The v2.4.0 server says so in msg; a
+// ROOM_NOT_FOUND or NOT_FOUND status_code is taken the same way.
+func noActiveRoom(e *Error) bool {
+	return strings.EqualFold(strings.TrimSpace(e.Msg), MsgNoActiveRoom) ||
+		e.StatusCode == StatusRoomNotFound || e.StatusCode == "NOT_FOUND"
 }
 
 // EndRoom ends roomID's active session. When the room has no active session

@@ -11,4 +11,11 @@
 // systemic error also says what to fix: ErrCredentials (the call was refused:
 // key, secret, or something in front of plugNmeet) or ErrNotPlugNmeet (the
 // answer is not plugNmeet's: PLUGNMEET_URL points elsewhere).
+//
+// WebhookVerifier checks the webhooks plugNmeet sends (an HS256 JWT signed
+// with the API secret, whose sha256 claim covers the exact body) and
+// SignWebhook makes such a token. A refused delivery matches
+// ErrWebhookUnverified (answer 401) or ErrWebhookMalformed (answer 400) and
+// carries a WebhookFailure naming the check, a small fixed set fit for a
+// metric label.
 package plugnmeet

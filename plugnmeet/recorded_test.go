@@ -165,20 +165,28 @@ func TestClientDecodesRecordedAnswers(t *testing.T) {
 				}
 			case plugnmeet.RouteEndRoom:
 				callErr = c.EndRoom(ctx, roomID)
-			default:
-				// No client method (getActiveRoomsInfo): its rooms decode as ActiveRoom.
-				var ans struct {
-					Rooms []plugnmeet.ActiveRoom `json:"rooms"`
-				}
-				if err := json.Unmarshal([]byte(rec.ResponseBody), &ans); err != nil || len(ans.Rooms) == 0 {
-					t.Fatalf("rooms: %v (%d)", err, len(ans.Rooms))
-				}
-				for _, r := range ans.Rooms {
-					if r.RoomInfo.SID == "" || len(r.RoomInfo.Metadata) == 0 {
-						t.Errorf("room decoded without sid or metadata: %+v", r.RoomInfo)
+			case plugnmeet.RouteGetActiveRoomsInfo:
+				var rooms []plugnmeet.ActiveRoom
+				rooms, callErr = c.GetActiveRoomsInfo(ctx)
+				if callErr == nil {
+					var ans struct {
+						Rooms []struct {
+							RoomInfo json.RawMessage `json:"room_info"`
+						} `json:"rooms"`
+					}
+					_ = json.Unmarshal([]byte(rec.ResponseBody), &ans)
+					if len(rooms) == 0 || len(rooms) != len(ans.Rooms) {
+						t.Fatalf("%d rooms, recorded %d", len(rooms), len(ans.Rooms))
+					}
+					for i := range rooms {
+						checkRoomInfo(t, ans.Rooms[i].RoomInfo, &rooms[i].RoomInfo)
+						if rooms[i].Participants == nil {
+							t.Error("participants_info: want an empty list, got none")
+						}
 					}
 				}
-				return
+			default:
+				t.Fatalf("no client method for %s", rec.Route)
 			}
 			if want.class == 0 {
 				if callErr != nil {

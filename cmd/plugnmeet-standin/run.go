@@ -26,6 +26,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: plugnmeet-standin [flags]\n\nThe API key and secret come from PLUGNMEET_API_KEY and PLUGNMEET_API_SECRET.\n\nFlags:")
 		fs.PrintDefaults()
+		fmt.Fprint(stderr, controlHelp)
 	}
 	var (
 		addr    = fs.String("addr", "127.0.0.1:8080", "listen address")
@@ -46,6 +47,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Int64Var(&opts.Seed, "seed", 1, "seed of the fault random source")
 	fs.DurationVar(&opts.LockWait, "lock-wait", plugnmeettest.DefaultLockWait, "how long a call waits for a room's lock")
 	fs.DurationVar(&opts.EndCleanup, "end-cleanup", 0, "how long endRoom keeps the room locked after answering")
+	fs.StringVar(&opts.WebhookURL, "webhook-url", "", "server-wide webhook URL (webhook_conf.url); empty sends none, except to rooms created with a webhook_url")
+	fs.DurationVar(&opts.DepartureTimeout, "departure-timeout", plugnmeettest.DefaultDepartureTimeout, "how long a room lives on after its last participant left (then room_finished, and session_ended 1/20 of it later)")
+	fs.DurationVar(&opts.EmptyTimeoutCheck, "empty-timeout-check", 0, "how often rooms nobody joined are ended once their empty_timeout passed (the real server: 5m); 0: never")
+	fs.DurationVar(&opts.WebhookRetryWait, "webhook-retry-wait", plugnmeettest.DefaultWebhookRetryWait, "wait before a failed webhook's second attempt; the third waits twice as long")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -73,6 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log := slog.New(handler)
 
 	standIn := plugnmeettest.NewHandler(opts)
+	defer standIn.Close() // stops webhook deliveries
 	standIn.SetFaults(f)
 
 	ln, err := net.Listen("tcp", *addr)
@@ -107,6 +113,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return nil
 }
 
+// controlHelp documents the control endpoints in -help.
+const controlHelp = `
+Control endpoints (besides the plugNmeet API):
+  GET  /_standin/stats                              counters, webhook deliveries included
+  GET  /_standin/faults                             faults in force
+  PUT  /_standin/faults                             replace the faults (JSON, e.g. {"unauthorized":true,"latency":"200ms"})
+  POST /_standin/end-room                           end a room as if it closed by itself ({"room_id":"..."})
+  POST /_standin/rooms/{room_id}/join?user=alice    a participant joins (room_started on the first join,
+                                                    participant_joined, track_published)
+  POST /_standin/rooms/{room_id}/leave?user=alice   a participant leaves (track_unpublished, participant_left;
+                                                    the last one out starts the departure timeout)
+
+Webhooks go to -webhook-url and to each room's metadata.webhook_url, signed with the API secret
+(HS256 JWT in Authorization and Hash-Token), one queue per room, 3 attempts on 5xx/429/connection errors.
+`
+
 // newMux serves the admin API under /_standin/ and the stand-in elsewhere.
 //
 //	GET /_standin/stats            counters (plugnmeettest.Stats)
@@ -114,6 +136,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 //	PUT /_standin/faults           replace the faults (JSON, e.g. {"unauthorized":true,"latency":"200ms"},
 //	                               {"forbid_body_containing":"<script>"}, {"not_plugnmeet":true})
 //	POST /_standin/end-room        end a room as if its last participant left ({"room_id":"..."})
+//	POST /_standin/rooms/{room_id}/join?user=U   participant U joins
+//	POST /_standin/rooms/{room_id}/leave?user=U  participant U leaves
 func newMux(s *plugnmeettest.Server, log *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/", s)
@@ -149,6 +173,27 @@ func newMux(s *plugnmeettest.Server, log *slog.Logger) *http.ServeMux {
 		s.EndRoom(req.RoomID)
 		writeJSON(w, http.StatusOK, map[string]bool{"ended": active})
 	})
+	participant := func(act func(roomID, userID string) error, verb string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			roomID, user := r.PathValue("room_id"), r.URL.Query().Get("user")
+			if user == "" {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want ?user=<user_id>"})
+				return
+			}
+			if err := act(roomID, user); err != nil {
+				status := http.StatusConflict
+				if errors.Is(err, plugnmeettest.ErrRoomNotActive) {
+					status = http.StatusNotFound
+				}
+				writeJSON(w, status, map[string]string{"error": err.Error()})
+				return
+			}
+			log.Info("participant "+verb, "room_id", roomID, "user", user)
+			writeJSON(w, http.StatusOK, map[string]any{"room_id": roomID, "participants": s.Participants(roomID)})
+		}
+	}
+	mux.HandleFunc("POST /_standin/rooms/{room_id}/join", participant(s.Join, "joined"))
+	mux.HandleFunc("POST /_standin/rooms/{room_id}/leave", participant(s.Leave, "left"))
 	return mux
 }
 

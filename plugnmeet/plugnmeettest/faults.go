@@ -140,6 +140,7 @@ type Stats struct {
 	// MaxConcurrentCreates is the most create calls for one room_id that
 	// were ever in progress at the same moment, over all rooms (see
 	// Server.MaxConcurrentCreates).
-	MaxConcurrentCreates int        `json:"max_concurrent_creates"`
-	Injected             FaultStats `json:"injected"` // faults injected, by kind
+	MaxConcurrentCreates int          `json:"max_concurrent_creates"`
+	Injected             FaultStats   `json:"injected"` // faults injected, by kind
+	Webhooks             WebhookStats `json:"webhooks"` // webhook deliveries
 }

@@ -50,6 +50,31 @@ type Options struct {
 	MaxBodyBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// WebhookURL is the server-wide webhook (webhook_conf.url); "" sends
+	// none. Every event also goes to the room's metadata.webhook_url when
+	// set; with neither, rooms are quiet.
+	WebhookURL string
+	// WebhookRetryWait is the wait before a failed delivery's second
+	// attempt (the third waits twice as long); 0 means 1 s, as the server.
+	WebhookRetryWait time.Duration
+	// DepartureTimeout is how long LiveKit keeps a room after its last
+	// participant left, then sends room_finished; 0 means 20 s.
+	DepartureTimeout time.Duration
+	// SessionEndDelay is how long after that room_finished plugNmeet ends
+	// the session (session_ended, the room no longer active); 0 means
+	// DepartureTimeout/20 (1 s, as seen, for 20 s).
+	SessionEndDelay time.Duration
+	// EmptyTimeoutCheck is how often the janitor ends rooms nobody ever
+	// joined whose empty_timeout has passed since creation (session_ended
+	// only); the real server checks every 5 min (DefaultEmptyTimeoutCheck).
+	// 0 runs no janitor: rooms never expire, as before this option.
+	EmptyTimeoutCheck time.Duration
+	// EmptyTimeoutUnit is how long one second of empty_timeout lasts, so
+	// tests can expire a room quickly (1ms: empty_timeout 120 lasts
+	// 120 ms); 0 means time.Second. empty_timeout is the create request's,
+	// under 120 or missing becoming 1800.
+	EmptyTimeoutUnit time.Duration
 }
 
 // Server is the stand-in. It is an http.Handler; NewServer also serves it.
@@ -68,6 +93,9 @@ type Server struct {
 	locks   map[string]chan struct{}
 	creates map[string]*createCount // by room_id
 	stats   Stats
+
+	hooks       *notifier
+	stopJanitor context.CancelFunc
 }
 
 // createCount follows the create calls that named one room_id.
@@ -81,6 +109,13 @@ type room struct {
 	id, sid, title, webhook string
 	created                 int64
 	metadata                string
+
+	createdAt       time.Time    // Options.Now at creation, for empty_timeout
+	emptyTimeout    int64        // seconds, as applied
+	maxParticipants int64        // as requested; 0 when absent
+	everJoined      bool         // someone joined this session
+	ending          bool         // the session is ending (no joins)
+	lk              *livekitRoom // LiveKit's room while it exists
 }
 
 // NewServer starts a stand-in on 127.0.0.1 on a free port; call Close when done.
@@ -105,23 +140,49 @@ func NewHandler(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.WebhookRetryWait <= 0 {
+		opts.WebhookRetryWait = DefaultWebhookRetryWait
+	}
+	if opts.DepartureTimeout <= 0 {
+		opts.DepartureTimeout = DefaultDepartureTimeout
+	}
+	if opts.SessionEndDelay <= 0 {
+		opts.SessionEndDelay = opts.DepartureTimeout / 20
+	}
+	if opts.EmptyTimeoutUnit <= 0 {
+		opts.EmptyTimeoutUnit = time.Second
+	}
 	seed := uint64(opts.Seed)
-	return &Server{
+	s := &Server{
 		opts:    opts,
 		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		rooms:   map[string]*room{},
 		locks:   map[string]chan struct{}{},
 		creates: map[string]*createCount{},
-		stats:   Stats{Calls: map[string]int64{}},
+		stats: Stats{Calls: map[string]int64{},
+			Webhooks: WebhookStats{Sent: map[string]int64{}, Failed: map[string]int64{}}},
 	}
+	s.hooks = newNotifier(s)
+	if opts.EmptyTimeoutCheck > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopJanitor = cancel
+		go s.janitor(ctx, opts.EmptyTimeoutCheck)
+	}
+	return s
 }
 
-// Close stops a server started by NewServer, waiting for calls in flight.
+// Close stops a server started by NewServer, waiting for calls in flight,
+// then stops the janitor and webhook deliveries (queued ones are dropped).
+// Call it for a server from NewHandler too.
 func (s *Server) Close() {
 	if s.ts != nil {
 		s.ts.CloseClientConnections()
 		s.ts.Close()
 	}
+	if s.stopJanitor != nil {
+		s.stopJanitor()
+	}
+	s.hooks.close()
 }
 
 // SetFaults replaces the injected faults; safe while calls are served.
@@ -155,6 +216,7 @@ func (s *Server) Stats() Stats {
 	for k, v := range s.stats.Calls {
 		st.Calls[k] = v
 	}
+	st.Webhooks = s.stats.Webhooks.clone()
 	st.ActiveRooms = len(s.rooms)
 	return st
 }
@@ -184,11 +246,30 @@ func (s *Server) MaxConcurrentCreates(roomID string) int {
 	return 0
 }
 
-// EndRoom ends roomID's session from the test side, as if the last
-// participant left; it does nothing when the room is not active.
+// EndRoom ends roomID's session from the test side at once, as if the last
+// participant left and the room closed by itself: participants leave,
+// room_finished (when someone had joined), session_ended. It does nothing
+// when the room is not active.
 func (s *Server) EndRoom(roomID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	r := s.rooms[roomID]
+	if r == nil {
+		return
+	}
+	if r.lk != nil {
+		for _, p := range r.lk.participants {
+			r.lk.participants = r.lk.participants[1:]
+			s.leaveLocked(r, p, "CLIENT_INITIATED")
+		}
+		if r.lk.departure != nil {
+			r.lk.departure.Stop()
+		}
+		s.emitLocked(r, "room_finished", r.livekitEventJSON("room_finished", 0, nil, nil, s.opts.Now()))
+		r.lk = nil
+	}
+	r.ending = true
+	s.emitLocked(r, "session_ended", r.sessionEndedJSON(s.opts.Now()))
 	s.dropRoomLocked(roomID)
 }
 
@@ -570,18 +651,23 @@ func (s *Server) create(ctx context.Context, body []byte) answer {
 		return internal("context canceled")
 	}
 
-	now := s.opts.Now().Unix()
+	nowT := s.opts.Now()
+	now := nowT.Unix()
 	applied, err := appliedMetadata(md, now, uuid.NewString())
 	if err != nil {
 		return internal(err.Error())
 	}
 	webhook, _ := md["webhook_url"].(string)
+	emptyTimeout, hasTimeout := req["empty_timeout"].(uint64)
+	maxParticipants, _ := req["max_participants"].(uint64)
 	rm := &room{id: roomID, sid: uuid.NewString(), title: md["room_title"].(string), webhook: webhook,
-		created: now, metadata: encodeMetadata(applied)}
+		created: now, metadata: encodeMetadata(applied), createdAt: nowT,
+		emptyTimeout: appliedEmptyTimeout(emptyTimeout, hasTimeout), maxParticipants: int64(maxParticipants)}
 	s.mu.Lock()
 	s.rooms[roomID] = rm
 	s.order = append(s.order, roomID)
 	s.stats.RoomsCreated++
+	s.emitLocked(rm, "room_created", rm.roomCreatedJSON(nowT))
 	s.mu.Unlock()
 	return jsonAnswer(http.StatusOK, true, "success", plugnmeet.StatusSuccess, "room_info", string(rm.roomInfoJSON()))
 }
@@ -658,6 +744,10 @@ func (s *Server) getActiveRoomsInfo() answer {
 		parts = append(parts, s.rooms[id].withParticipants())
 	}
 	s.mu.Unlock()
+	if len(parts) == 0 {
+		// As the server: status false, nothing listed.
+		return jsonAnswer(http.StatusOK, false, plugnmeet.MsgNoActiveRoom, plugnmeet.StatusRoomNotFound, "rooms", "[]")
+	}
 	return jsonAnswer(http.StatusOK, true, "success", plugnmeet.StatusSuccess, "rooms", "["+strings.Join(parts, ", ")+"]")
 }
 
@@ -671,7 +761,10 @@ func (s *Server) endRoom(ctx context.Context, body []byte) answer {
 		return lockTimeout(id)
 	}
 	s.mu.Lock()
-	_, active := s.rooms[id]
+	r, active := s.rooms[id]
+	if active {
+		s.endSessionLocked(r)
+	}
 	s.dropRoomLocked(id)
 	s.mu.Unlock()
 	if !active {
