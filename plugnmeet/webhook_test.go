@@ -24,7 +24,7 @@ import (
 
 // webhooksDir holds the 160 deliveries recorded from a real plugNmeet
 // v2.4.0 server (see its README.md), beside the repository.
-var webhooksDir = filepath.Join("..", "..", "shared", "plugnmeet-recorded", "webhooks")
+var webhooksDir = filepath.Join("testdata", "webhooks") // a copy of ../shared/plugnmeet-recorded/webhooks
 
 // delivery is one recorded webhook POST.
 type delivery struct {
