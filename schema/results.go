@@ -19,6 +19,7 @@ import (
 const (
 	resultCreated = "room.created"
 	resultFailed  = "room.failed"
+	resultEnded   = "room.ended"
 )
 
 var (
@@ -26,6 +27,8 @@ var (
 	roomCreatedSchema []byte
 	//go:embed room-failed.schema.json
 	roomFailedSchema []byte
+	//go:embed room-ended.schema.json
+	roomEndedSchema []byte
 )
 
 // ErrInvalidResult is matched (errors.Is) by every error ValidateResult
@@ -42,10 +45,15 @@ func RoomCreatedJSON() []byte { return bytes.Clone(roomCreatedSchema) }
 // returned slice.
 func RoomFailedJSON() []byte { return bytes.Clone(roomFailedSchema) }
 
+// RoomEndedJSON returns the bytes of room-ended.schema.json, the JSON Schema (draft 2020-12)
+// of a room.ended event's data. The caller owns the returned slice.
+func RoomEndedJSON() []byte { return bytes.Clone(roomEndedSchema) }
+
 // resultSchemas are the compiled result schemas, by event type.
 var resultSchemas = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
-	out := make(map[string]*jsonschema.Schema, 2)
-	for typ, src := range map[string][]byte{resultCreated: roomCreatedSchema, resultFailed: roomFailedSchema} {
+	out := make(map[string]*jsonschema.Schema, 3)
+	for typ, src := range map[string][]byte{resultCreated: roomCreatedSchema, resultFailed: roomFailedSchema,
+		resultEnded: roomEndedSchema} {
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(src))
 		if err != nil {
 			return nil, fmt.Errorf("schema: decoding %s schema: %w", typ, err)
@@ -67,7 +75,7 @@ var resultSchemas = sync.OnceValues(func() (map[string]*jsonschema.Schema, error
 })
 
 // ValidateResult checks the data of a result event of type eventType
-// ("room.created" or "room.failed") against its JSON Schema. An error for
+// ("room.created", "room.ended" or "room.failed") against its JSON Schema. An error for
 // invalid data matches ErrInvalidResult and lists every problem as
 // "/json/pointer: message"; an unknown type is an error too.
 func ValidateResult(eventType string, data []byte) error {
@@ -77,7 +85,7 @@ func ValidateResult(eventType string, data []byte) error {
 	}
 	sch, ok := schemas[eventType]
 	if !ok {
-		return fmt.Errorf("schema: no result schema for event type %q (want %q or %q)", eventType, resultCreated, resultFailed)
+		return fmt.Errorf("schema: no result schema for event type %q (want %q, %q or %q)", eventType, resultCreated, resultEnded, resultFailed)
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {

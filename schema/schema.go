@@ -12,8 +12,18 @@ import (
 //go:embed create-room.schema.json
 var schemaJSON []byte
 
+//go:embed end-room.schema.json
+var endRoomJSON []byte
+
 // schemaURL is the schema's $id; it names the schema inside the compiler.
 const schemaURL = "https://github.com/roomworker/roomworker/schema/create-room.schema.json"
+
+// endRoomURL is end-room.schema.json's $id.
+const endRoomURL = "https://github.com/roomworker/roomworker/schema/end-room.schema.json"
+
+// EndRoomJSON returns the bytes of end-room.schema.json, the JSON Schema of a room.end
+// request's data. The caller owns the returned slice.
+func EndRoomJSON() []byte { return bytes.Clone(endRoomJSON) }
 
 // JSON returns the bytes of create-room.schema.json, the file users can
 // download and use with any draft 2020-12 validator. The caller owns the
@@ -34,9 +44,14 @@ type Validator struct {
 	properties map[string][]string
 }
 
-// New compiles the embedded schema.
-func New() (*Validator, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
+// New compiles the embedded create-room schema.
+func New() (*Validator, error) { return newValidator(schemaJSON, schemaURL) }
+
+// NewEndRoom compiles the embedded end-room schema.
+func NewEndRoom() (*Validator, error) { return newValidator(endRoomJSON, endRoomURL) }
+
+func newValidator(src []byte, url string) (*Validator, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(src))
 	if err != nil {
 		return nil, fmt.Errorf("schema: decoding embedded schema: %w", err)
 	}
@@ -44,10 +59,10 @@ func New() (*Validator, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
-	if err := c.AddResource(schemaURL, doc); err != nil {
+	if err := c.AddResource(url, doc); err != nil {
 		return nil, fmt.Errorf("schema: adding embedded schema: %w", err)
 	}
-	sch, err := c.Compile(schemaURL)
+	sch, err := c.Compile(url)
 	if err != nil {
 		return nil, fmt.Errorf("schema: compiling embedded schema: %w", err)
 	}
@@ -164,4 +179,22 @@ func Parse(data []byte) (map[string]any, error) {
 		return nil, err
 	}
 	return v.Parse(data)
+}
+
+var endRoomValidator = sync.OnceValues(NewEndRoom)
+
+// ParseEndRoom decodes and validates the data of a room.end request with the embedded end-room
+// schema and returns its room_id. It fails as [Validate] does, with every problem as a JSON
+// Pointer.
+func ParseEndRoom(data []byte) (string, error) {
+	v, err := endRoomValidator()
+	if err != nil {
+		return "", err
+	}
+	m, err := v.Parse(data)
+	if err != nil {
+		return "", err
+	}
+	id, _ := m["room_id"].(string) // the schema requires it
+	return id, nil
 }

@@ -260,3 +260,40 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+func TestParseEndRoom(t *testing.T) {
+	for _, c := range []struct {
+		data  string
+		room  string
+		paths []string
+	}{
+		{`{"room_id":"room01"}`, "room01", nil},
+		{`{}`, "", []string{"/room_id"}},
+		{`{"room_id":"user_x"}`, "", []string{"/room_id"}},
+		{`{"room_id":"a b"}`, "", []string{"/room_id"}},
+		{`{"room_id":"r","sid":"x"}`, "", []string{"/sid"}},
+		{`{"room_id":1}`, "", []string{"/room_id"}},
+		{`[]`, "", []string{""}},
+		{`{"room_id":"r","room_id":"s"}`, "", []string{"/room_id"}},
+	} {
+		room, err := ParseEndRoom([]byte(c.data))
+		if c.paths == nil {
+			if err != nil || room != c.room {
+				t.Errorf("%s: got %q, %v; want %q", c.data, room, err, c.room)
+			}
+			continue
+		}
+		var se *Error
+		if !errors.As(err, &se) {
+			t.Errorf("%s: got %q, %v; want schema errors at %v", c.data, room, err, c.paths)
+			continue
+		}
+		var paths []string
+		for _, fe := range se.Errors {
+			paths = append(paths, fe.Path)
+		}
+		if !slices.Equal(paths, c.paths) {
+			t.Errorf("%s: error paths %v, want %v (%v)", c.data, paths, c.paths, se)
+		}
+	}
+}

@@ -102,8 +102,8 @@ func (w *Worker) Provision(ctx context.Context) (jetstream.Consumer, error) {
 	}
 	if err := w.ensureStream(ctx, jetstream.StreamConfig{
 		Name:        c.RequestStream,
-		Description: "room.create requests for roomworker",
-		Subjects:    []string{c.RequestSubject},
+		Description: "room.create and room.end requests for roomworker",
+		Subjects:    []string{c.RequestSubject, c.EndSubject},
 		Retention:   retention,
 		Storage:     jetstream.FileStorage,
 		Replicas:    c.StreamReplicas,
@@ -113,14 +113,17 @@ func (w *Worker) Provision(ctx context.Context) (jetstream.Consumer, error) {
 	}
 	if err := w.ensureStream(ctx, jetstream.StreamConfig{
 		Name:        c.EventsStream,
-		Description: "room.created and room.failed results from roomworker",
-		Subjects:    []string{c.CreatedSubject, c.FailedSubject},
+		Description: "room.created, room.ended and room.failed results from roomworker",
+		Subjects:    []string{c.CreatedSubject, c.EndedSubject, c.FailedSubject},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    c.StreamReplicas,
 		MaxAge:      c.EventsMaxAge,
 		Duplicates:  min(eventsDuplicateWindow, c.EventsMaxAge),
 	}); err != nil {
+		return nil, err
+	}
+	if err := w.ProvisionLifecycle(ctx); err != nil {
 		return nil, err
 	}
 	// No bucket-wide TTL: every entry carries its own (see store.go), so a short
@@ -165,7 +168,7 @@ func (w *Worker) reconcile(ctx context.Context) (jetstream.Consumer, error) {
 	var changes []string
 	if broken := brokenDiff(have, want, c.Concurrency); len(broken) > 0 {
 		changes = append(changes, broken...)
-		update.FilterSubject, update.FilterSubjects = want.FilterSubject, nil
+		update.FilterSubject, update.FilterSubjects = "", want.FilterSubjects
 		update.HeadersOnly, update.MaxRequestBatch, update.MaxRequestExpires = false, 0, 0
 		update.PriorityGroups, update.PriorityPolicy, update.BackOff = nil, want.PriorityPolicy, nil
 	}
@@ -193,7 +196,6 @@ func (w *Worker) reconcile(ctx context.Context) (jetstream.Consumer, error) {
 	}
 	inForce := cons.CachedInfo().Config
 	w.ackWaitNs.Store(int64(inForce.AckWait))
-	w.maxDeliverN.Store(int64(inForce.MaxDeliver))
 	return cons, nil
 }
 
@@ -201,17 +203,27 @@ func (w *Worker) reconcile(ctx context.Context) (jetstream.Consumer, error) {
 func (w *Worker) consumerConfig() jetstream.ConsumerConfig {
 	c := w.cfg
 	return jetstream.ConsumerConfig{
-		Durable:       c.Consumer,
-		Description:   "roomworker replicas share this pull consumer",
-		FilterSubject: c.RequestSubject,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       c.AckWait(),
-		MaxDeliver:    c.MaxDeliver,
+		Durable:        c.Consumer,
+		Description:    "roomworker replicas share this pull consumer",
+		FilterSubjects: w.requestSubjects(),
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        c.AckWait(),
+		// JetStream redelivers without limit: MAX_DELIVER is enforced by the worker, which
+		// answers a request that reaches it with a stored result. A JetStream MaxDeliver
+		// would park a message whose final delivery could not store its result (NATS
+		// refusing writes until the process stopped) with no result, for good.
+		MaxDeliver:    -1,
 		MaxAckPending: c.MaxAckPending,
 		Replicas:      0, // inherit the stream's
 		Metadata:      map[string]string{settingsVersionKey: strconv.Itoa(c.ConsumerSettingsVersion)},
 	}
+}
+
+// requestSubjects are the subjects the consumer takes requests from: only these, so that
+// anything else in the request stream is never consumed as a request.
+func (w *Worker) requestSubjects() []string {
+	return []string{w.cfg.RequestSubject, w.cfg.EndSubject}
 }
 
 func settingsVersion(cfg jetstream.ConsumerConfig) int {
@@ -247,8 +259,10 @@ func brokenDiff(have, want jetstream.ConsumerConfig, concurrency int) []string {
 	if have.FilterSubject != "" {
 		filters = append(filters, have.FilterSubject)
 	}
-	if !slices.Equal(filters, []string{want.FilterSubject}) {
-		d.add("FilterSubject", strings.Join(filters, ","), want.FilterSubject)
+	slices.Sort(filters)
+	wantFilters := slices.Sorted(slices.Values(want.FilterSubjects))
+	if !slices.Equal(filters, wantFilters) {
+		d.add("FilterSubjects", strings.Join(filters, ","), strings.Join(wantFilters, ","))
 	}
 	if have.HeadersOnly {
 		d.add("HeadersOnly", true, false)
@@ -301,8 +315,8 @@ func (w *Worker) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) e
 	}
 	have := s.CachedInfo().Config
 	if have.Retention != cfg.Retention {
-		return fmt.Errorf("stream %s has %s retention, the worker is configured for %s (REQUEST_RETENTION); retention cannot change in place",
-			cfg.Name, have.Retention, cfg.Retention)
+		return fmt.Errorf("stream %s has %s retention, the worker needs %s; retention cannot change in place (for %s see REQUEST_RETENTION)",
+			cfg.Name, have.Retention, cfg.Retention, w.cfg.RequestStream)
 	}
 	for _, sub := range have.Subjects {
 		if !slices.Contains(cfg.Subjects, sub) {

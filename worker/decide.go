@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,16 +34,17 @@ type request struct {
 
 // delivery is one message being processed, with what decide learned about it.
 type delivery struct {
-	msg    jetstream.Msg
-	meta   *jetstream.MsgMetadata
-	start  time.Time
-	log    *slog.Logger
-	mode   string   // CloudEvents content mode, or "invalid"
-	req    *request // nil until the event decoded
-	origin events.Origin
-	prior  int    // create attempts spent by earlier deliveries (read from the bucket)
-	lease  *lease // the room's lease while this delivery holds it; handle releases it
-	ops    context.Context
+	msg      jetstream.Msg
+	meta     *jetstream.MsgMetadata
+	start    time.Time
+	log      *slog.Logger
+	mode     string   // CloudEvents content mode, or "invalid"
+	req      *request // nil until the event decoded
+	origin   events.Origin
+	prior    int    // plugNmeet calls spent on the request by earlier deliveries (read from the bucket)
+	attempts int    // plugNmeet calls spent so far, prior included
+	lease    *lease // the room's lease while this delivery holds it; handle releases it
+	ops      context.Context
 }
 
 // decide is the whole decision about one delivery: what its result is, if any, and how the
@@ -69,10 +72,11 @@ func (w *Worker) decide(ctx context.Context, d *delivery) verdict {
 	req := &request{ev: ev, key: requestKey(ev.Source(), ev.ID()), data: ev.Data()}
 	d.req = req
 	d.log = d.log.With("request_id", ev.ID(), "source", ev.Source())
-	if ev.Type() != events.TypeCreateRoom {
+	if ev.Type() != events.TypeCreateRoom && ev.Type() != events.TypeEndRoom {
 		return failure("", events.RoomFailed{
-			Reason:  events.ReasonInvalidEvent,
-			Message: fmt.Sprintf("unknown event type %q: roomworker handles %q", ev.Type(), events.TypeCreateRoom),
+			Reason: events.ReasonInvalidEvent,
+			Message: fmt.Sprintf("unknown event type %q: roomworker handles %q and %q", ev.Type(),
+				events.TypeCreateRoom, events.TypeEndRoom),
 		})
 	}
 	if ct := ev.DataContentType(); ct != "" && !isJSONContentType(ct) {
@@ -82,15 +86,21 @@ func (w *Worker) decide(ctx context.Context, d *delivery) verdict {
 		})
 	}
 
-	// 2. The request data against the schema.
-	tree, err := schema.Parse(req.data)
-	if err != nil {
-		return w.invalidRequest(d, err)
+	// 2. The request data against its schema.
+	if ev.Type() == events.TypeEndRoom {
+		if req.roomID, err = schema.ParseEndRoom(req.data); err != nil {
+			return w.invalidRequest(d, "end-room", err)
+		}
+	} else {
+		tree, err := schema.Parse(req.data)
+		if err != nil {
+			return w.invalidRequest(d, "create-room", err)
+		}
+		req.roomID, _ = tree["room_id"].(string) // the schema requires it
+		req.metadata = tree["metadata"]
+		req.payloadHash = hashTree(tree)
 	}
-	req.roomID, _ = tree["room_id"].(string) // the schema requires it
 	d.log = d.log.With("room_id", req.roomID)
-	req.metadata = tree["metadata"]
-	req.payloadHash = hashTree(tree)
 
 	// 3. A request whose outcome is recorded (a redelivery, or the same event published again)
 	// gets that outcome again, whatever has happened since.
@@ -119,6 +129,10 @@ func (w *Worker) decide(ctx context.Context, d *delivery) verdict {
 			return natsTrouble(err)
 		}
 	}
+	d.attempts = d.prior
+	if ev.Type() == events.TypeEndRoom {
+		return w.endRoom(ctx, d)
+	}
 	return w.createRoom(ctx, d)
 }
 
@@ -131,79 +145,149 @@ func (w *Worker) createRoom(ctx context.Context, d *delivery) verdict {
 	if err != nil {
 		return natsTrouble(err)
 	}
-	if rec != nil && rec.RequestKey == req.key {
+	if rec != nil && rec.State == StateCreated && rec.RequestKey == req.key {
 		return w.fromRecord(d, rec) // this request's own session: its outcome write was lost
 	}
-	if rec != nil && rec.PayloadHash == req.payloadHash {
+	// A session recorded as ended (a webhook, room.end, reconciliation) is not asked about.
+	if rec != nil && rec.State == StateCreated && rec.payload(req.payloadHash) != nil {
 		// The recorded session answers only while plugNmeet still has it: a room ended by
 		// endRoom, empty_timeout, room_duration or a moderator gets a new session below.
-		// When the check itself fails, create decides (it returns the live session, if any).
-		active, err := w.isRoomActive(ctx, req.roomID)
-		if err == nil && active {
-			return w.fromRecord(d, rec)
+		v, answered := w.retrying(ctx, d, plugnmeet.RouteIsRoomActive, func(cctx context.Context, _ int) (*verdict, error) {
+			active, err := w.api.IsRoomActive(cctx, req.roomID)
+			if err != nil || !active {
+				return nil, err
+			}
+			v := w.fromRecord(d, rec)
+			return &v, nil
+		})
+		if answered {
+			return v
 		}
 	}
+	v, _ := w.retrying(ctx, d, plugnmeet.RouteCreate, func(cctx context.Context, attempts int) (*verdict, error) {
+		info, err := w.api.CreateRoom(cctx, req.data)
+		if err != nil {
+			return nil, err
+		}
+		v := w.created(d, rec, info, attempts)
+		return &v, nil
+	})
+	return v
+}
 
-	attempts := d.prior
+// endRoom decides a room.end request under its room's lease: end the live session, or answer
+// that there was none.
+func (w *Worker) endRoom(ctx context.Context, d *delivery) verdict {
+	rec, err := w.store.room(d.ops, d.req.roomID)
+	if err != nil {
+		return natsTrouble(err)
+	}
+	v, _ := w.retrying(ctx, d, plugnmeet.RouteEndRoom, func(cctx context.Context, attempts int) (*verdict, error) {
+		err := w.api.EndRoom(cctx, d.req.roomID)
+		already := errors.Is(err, plugnmeet.ErrRoomNotFound)
+		if err != nil && !already {
+			return nil, err
+		}
+		v := ended(events.RoomEnded{RoomID: d.req.roomID, AlreadyEnded: already, Attempts: attempts})
+		v.outcome, v.attempts = true, attempts
+		if rec != nil {
+			v.endSID = rec.SID
+		}
+		return &v, nil
+	})
+	return v
+}
+
+// retrying makes a plugNmeet call for a request until it answers or the failures decide: a
+// refused key or a wrong PLUGNMEET_URL pauses the worker, a refusal ends the request, transient
+// failures are retried here (short waits) or after a redelivery, up to MAX_ATTEMPTS calls in all
+// for the request (d.attempts counts them). call returns the verdict its answer decides, or
+// none (answered false) when the decision goes on.
+func (w *Worker) retrying(ctx context.Context, d *delivery, route string,
+	call func(ctx context.Context, attempts int) (*verdict, error)) (v verdict, answered bool) {
 	for {
-		attempts++
-		info, err := w.callCreate(ctx, d, req.data)
+		d.attempts++
+		attempts := d.attempts
+		answer, err := w.callAPI(ctx, d, route, func(cctx context.Context) (*verdict, error) { return call(cctx, attempts) })
 		if err == nil {
-			return w.created(d, rec, info, attempts)
-		}
-		switch {
-		case ctx.Err() != nil:
-			// Our own shutdown cut the call short: not an attempt.
-			v := putBack(0, "shutdown cut the create call short")
-			v.attempts, v.lastErr = attempts-1, err
-			return v
-		case errors.Is(err, plugnmeet.ErrCredentials):
-			// A key refused on every call pauses the worker; a refusal that only this request
-			// meets (a firewall in front of plugNmeet) is this request's answer.
-			if probe := w.probeCredentials(ctx); probe != nil {
-				v := putBack(w.pauseNakDelay(), "plugNmeet rejects the credentials")
-				v.attempts, v.lastErr, v.pause = attempts-1, err, probe
-				return v
+			if answer == nil {
+				return verdict{}, false
 			}
-			v := failure(req.roomID, events.RoomFailed{
-				Reason: events.ReasonRejected, Attempts: attempts,
-				Message: fmt.Sprintf("plugNmeet, or what stands in front of it, refused this request with HTTP %d, while "+
-					"the credentials work (a probe call right after was accepted): %s", httpStatus(err), answerText(err)),
-				PlugNmeetStatusCode: httpStatus(err), PlugNmeetCode: statusCode(err),
-			})
-			v.outcome, v.attempts = true, attempts
-			return v
-		case errors.Is(err, plugnmeet.ErrSystemic):
-			// Not plugNmeet at PLUGNMEET_URL, or an answer over the size limit: configuration.
-			v := putBack(w.pauseNakDelay(), "plugNmeet is misconfigured")
-			v.attempts, v.lastErr, v.pause = attempts-1, err, err
-			return v
-		case errors.Is(err, plugnmeet.ErrPermanent):
-			return w.rejected(d, err, attempts)
+			return *answer, true
 		}
-		// Transient: try again, here or after a redelivery.
-		if attempts >= w.cfg.MaxAttempts {
-			v := failure(req.roomID, events.RoomFailed{
-				Reason:              events.ReasonRetriesExhausted,
-				Message:             fmt.Sprintf("%d create attempts failed; last error: %v", attempts, err),
-				Attempts:            attempts,
-				PlugNmeetStatusCode: httpStatus(err),
-				PlugNmeetCode:       statusCode(err),
-				Request:             w.replayable(d),
-			})
-			v.outcome, v.attempts = true, attempts
-			return v
-		}
-		delay := w.backoff.delay(attempts, plugnmeet.RetryAfter(err))
-		d.log.Info("create attempt failed, will retry", "attempt", attempts, "err", err, "class", classLabel(err), "delay", delay)
-		inProcess := delay <= maxInProcessDelay && time.Since(d.start)+delay+w.cfg.RequestTimeout < w.cfg.deliveryBudget()
-		if inProcess && w.sleep(ctx, delay) {
+		v, answered = w.afterFailure(ctx, d, route, err)
+		if !answered {
 			continue
 		}
-		v := putBack(delay, "create failed: "+classLabel(err))
-		v.attempts, v.lastErr = attempts, err
-		return v
+		return v, true
 	}
+}
+
+// afterFailure decides what a failed plugNmeet call means for the request; answered false: try
+// again now (the backoff has been waited).
+func (w *Worker) afterFailure(ctx context.Context, d *delivery, route string, err error) (verdict, bool) {
+	req := d.req
+	attempts := d.attempts
+	switch {
+	case ctx.Err() != nil:
+		// Our own shutdown cut the call short: not an attempt.
+		v := putBack(0, "shutdown cut the plugNmeet call short")
+		v.attempts, v.lastErr = attempts-1, err
+		return v, true
+	case errors.Is(err, plugnmeet.ErrCredentials):
+		// A key refused on every call pauses the worker; a 403 that only this request meets
+		// (a firewall in front of plugNmeet) is this request's answer. A 401 (or 407) is never
+		// about one request: the key was refused a moment ago and is accepted now (a rotation,
+		// an outage ending), so the request is put back, which is not an attempt.
+		if probe := w.probeCredentials(ctx); probe != nil {
+			v := putBack(w.pauseNakDelay(), "plugNmeet rejects the credentials")
+			v.attempts, v.lastErr, v.pause = attempts-1, err, probe
+			return v, true
+		}
+		if httpStatus(err) != http.StatusForbidden {
+			v := putBack(jitter(time.Second), "plugNmeet refused the credentials, then accepted them")
+			v.attempts, v.lastErr = attempts-1, err
+			return v, true
+		}
+		v := failure(req.roomID, events.RoomFailed{
+			Reason: events.ReasonRejected, Attempts: attempts,
+			Message: fmt.Sprintf("plugNmeet, or what stands in front of it, refused this request with HTTP %d, while "+
+				"the credentials work (a probe call right after was accepted): %s", httpStatus(err), answerText(err)),
+			PlugNmeetStatusCode: httpStatus(err), PlugNmeetCode: statusCode(err),
+		})
+		v.outcome, v.attempts = true, attempts
+		return v, true
+	case errors.Is(err, plugnmeet.ErrSystemic):
+		// Not plugNmeet at PLUGNMEET_URL, or an answer over the size limit: configuration.
+		v := putBack(w.pauseNakDelay(), "plugNmeet is misconfigured")
+		v.attempts, v.lastErr, v.pause = attempts-1, err, err
+		return v, true
+	case errors.Is(err, plugnmeet.ErrPermanent):
+		return w.rejected(d, err, attempts), true
+	}
+	// Transient: try again, here or after a redelivery.
+	if attempts >= w.cfg.MaxAttempts {
+		v := failure(req.roomID, events.RoomFailed{
+			Reason:              events.ReasonRetriesExhausted,
+			Message:             fmt.Sprintf("%d %s attempts failed; last error: %v", attempts, callName(route), err),
+			Attempts:            attempts,
+			PlugNmeetStatusCode: httpStatus(err),
+			PlugNmeetCode:       statusCode(err),
+			Request:             w.replayable(d),
+		})
+		v.outcome, v.attempts = true, attempts
+		return v, true
+	}
+	delay := w.backoff.delay(attempts, plugnmeet.RetryAfter(err))
+	d.log.Info("plugNmeet call failed, will retry", "route", route, "attempt", attempts, "err", err,
+		"class", classLabel(err), "delay", delay)
+	inProcess := delay <= maxInProcessDelay && time.Since(d.start)+delay+w.cfg.RequestTimeout < w.cfg.deliveryBudget()
+	if inProcess && w.sleep(ctx, delay) {
+		return verdict{}, false
+	}
+	v := putBack(delay, "plugNmeet call failed: "+classLabel(err))
+	v.attempts, v.lastErr = attempts, err
+	return v, true
 }
 
 // created is the verdict for a create call that answered with a session. The answer is a
@@ -226,10 +310,17 @@ func (w *Worker) created(d *delivery, rec *Record, info *plugnmeet.RoomInfo, att
 		return natsTrouble(err)
 	}
 	v.outcome, v.attempts = true, attempts
-	if !dup {
+	switch {
+	case !dup:
 		v.room = &Record{State: StateCreated, RoomID: req.roomID, RequestID: req.ev.ID(), RequestKey: req.key,
 			PayloadHash: req.payloadHash, SID: info.SID, RoomInfo: roomInfo, Warnings: warnings, Attempts: attempts,
 			At: time.Now().UTC()}
+	case rec.payload(req.payloadHash) == nil:
+		// Another payload for the live session: remember it, so its repeats are answered from
+		// the record too, with this payload's own warnings.
+		more := *rec
+		more.Variants = append(slices.Clone(rec.Variants), Variant{PayloadHash: req.payloadHash, Warnings: warnings})
+		v.room = &more
 	}
 	return v
 }
@@ -238,8 +329,12 @@ func (w *Worker) created(d *delivery, rec *Record, info *plugnmeet.RoomInfo, att
 // that made the record gets its own (non-duplicate) result again.
 func (w *Worker) fromRecord(d *delivery, rec *Record) verdict {
 	dup := rec.RequestKey != d.req.key
+	warnings := rec.Warnings
+	if p := rec.payload(d.req.payloadHash); p != nil {
+		warnings = p.Warnings
+	}
 	c := events.RoomCreated{RoomID: d.req.roomID, SID: rec.SID, RoomInfo: rec.RoomInfo, Duplicate: dup,
-		Attempts: rec.Attempts, Warnings: rec.Warnings}
+		Attempts: rec.Attempts, Warnings: warnings}
 	if dup {
 		c.Attempts = 0
 	}
@@ -261,8 +356,8 @@ func (w *Worker) rejected(d *delivery, err error, attempts int) verdict {
 	return v
 }
 
-// invalidRequest is the verdict for request data that fails the schema.
-func (w *Worker) invalidRequest(d *delivery, err error) verdict {
+// invalidRequest is the verdict for request data that fails its schema (name).
+func (w *Worker) invalidRequest(d *delivery, name string, err error) verdict {
 	var head struct {
 		RoomID any `json:"room_id"`
 	}
@@ -277,7 +372,7 @@ func (w *Worker) invalidRequest(d *delivery, err error) verdict {
 	f := events.RoomFailed{Reason: events.ReasonInvalidRequest, Message: err.Error()}
 	var se *schema.Error
 	if errors.As(err, &se) {
-		f.Message = fmt.Sprintf("request data fails the create-room schema (%d error(s))", len(se.Errors))
+		f.Message = fmt.Sprintf("request data fails the %s schema (%d error(s))", name, len(se.Errors))
 		for _, fe := range se.Errors {
 			f.Errors = append(f.Errors, events.FieldError{Path: fe.Path, Message: fe.Message})
 		}
@@ -310,17 +405,17 @@ func (w *Worker) replayable(d *delivery) json.RawMessage {
 // JetStream as NakWithDelay, freeing the slot.
 const maxInProcessDelay = 2 * time.Second
 
-// callCreate makes one create call with the request timeout, sending InProgress heartbeats
+// callAPI makes one plugNmeet call with the request timeout, sending InProgress heartbeats
 // while it runs longer than a third of AckWait.
-func (w *Worker) callCreate(ctx context.Context, d *delivery, body []byte) (*plugnmeet.RoomInfo, error) {
+func (w *Worker) callAPI(ctx context.Context, d *delivery, route string, call func(context.Context) (*verdict, error)) (*verdict, error) {
 	cctx, cancel := context.WithTimeout(ctx, w.cfg.RequestTimeout)
 	defer cancel()
 	stop := w.heartbeat(d)
 	defer stop()
 	start := time.Now()
-	info, err := w.api.CreateRoom(cctx, body)
-	w.metrics.observeAPI(plugnmeet.RouteCreate, start, err)
-	return info, err
+	v, err := call(cctx)
+	w.metrics.observeAPI(route, start, err)
+	return v, err
 }
 
 // isRoomActive asks plugNmeet whether roomID has a live session.
@@ -358,6 +453,9 @@ func (w *Worker) finalDelivery(d *delivery) bool {
 	maxDeliver := w.maxDeliver()
 	return maxDeliver > 0 && d.meta.NumDelivered >= uint64(maxDeliver)
 }
+
+// callName names a route's call in messages: "create", "endRoom".
+func callName(route string) string { return route[strings.LastIndexByte(route, '/')+1:] }
 
 func messageSize(msg jetstream.Msg) int {
 	size := len(msg.Data())

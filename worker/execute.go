@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -56,42 +57,28 @@ func (w *Worker) releaseLease(d *delivery) {
 // wait for its PubAck, then end the delivery. It is the only code that publishes results or
 // ends deliveries.
 //
-// One rule lives here: the final delivery (NumDelivered = MAX_DELIVER) never ends in a nak,
-// since JetStream would never offer the message again. A verdict that would put it back becomes
-// room.failed retries_exhausted, and a result that cannot be stored is tried again while the
-// process runs.
+// One rule lives here: from the final delivery on (NumDelivered >= MAX_DELIVER) a verdict that
+// would put the request back becomes room.failed retries_exhausted. Only a result that NATS
+// refuses to store puts a delivery back then; the consumer redelivers without limit, so such a
+// request is answered once NATS takes writes again, and no message is ever parked unanswered.
 func (w *Worker) execute(ctx context.Context, d *delivery, v verdict) {
 	if v.pause != nil {
 		w.metrics.systemicErrors.Inc()
 		w.pause(v.pause)
 	}
-	final := w.finalDelivery(d)
-	if v.end.act == actNak && final {
+	if v.end.act == actNak && w.finalDelivery(d) {
 		v = w.lastDelivery(d, v)
 	}
-	fresh := false // the result was stored now, not by an earlier delivery
-	for try := 1; ; try++ {
-		var err error
-		fresh, err = w.carryOut(d, v)
-		if err == nil {
-			break
-		}
-		if !final {
-			d.log.Warn("NATS operation failed, delivery put back", "err", err)
-			nv := natsTrouble(err)
-			nv.attempts = v.attempts
-			v = nv
-			_, _ = w.carryOut(d, v) // records the attempts spent, if NATS lets it
-			break
-		}
-		d.log.Error("final delivery: the result cannot be stored yet; trying again, JetStream will not redeliver",
-			"err", err, "try", try)
-		if !w.waitFinal(ctx, d, try) {
-			d.log.Error("final delivery: shut down before the result could be stored; replay the request (roomctl replay) once NATS is back",
-				"err", err)
-			v = natsTrouble(err)
-			break
-		}
+	fresh, err := w.carryOut(d, v) // fresh: stored now, not by an earlier delivery
+	if err != nil {
+		// NATS refused a write. JetStream redelivers without limit (MAX_DELIVER is ours), so
+		// putting the delivery back loses nothing, final or not: the next delivery answers
+		// from what was recorded, or decides again.
+		d.log.Warn("NATS operation failed, delivery put back", "err", err)
+		nv := natsTrouble(err)
+		nv.attempts = v.attempts
+		v = nv
+		_, _ = w.carryOut(d, v) // records the attempts spent, if NATS lets it
 	}
 
 	var endErr error
@@ -131,10 +118,7 @@ func (w *Worker) execute(ctx context.Context, d *delivery, v verdict) {
 		cancel()
 	}
 	r := v.result
-	outcome := "created"
-	if r.typ == events.TypeRoomFailed {
-		outcome = "failed"
-	}
+	outcome := strings.TrimPrefix(r.typ, "room.") // created, ended, failed
 	w.metrics.results.WithLabelValues(outcome, r.label).Inc()
 	w.metrics.attempts.Observe(float64(r.attempts))
 	w.metrics.warnings.Add(float64(r.warnings))
@@ -151,7 +135,7 @@ func (w *Worker) lastDelivery(d *delivery, v verdict) verdict {
 	if d.req != nil {
 		roomID = d.req.roomID
 	}
-	msg := fmt.Sprintf("delivery %d of MAX_DELIVER %d: JetStream will not offer the request again, and it was being put back (%s)",
+	msg := fmt.Sprintf("delivery %d reached MAX_DELIVER %d: the request is not put back any more, and it was being put back (%s)",
 		d.meta.NumDelivered, w.maxDeliver(), v.why)
 	if v.lastErr != nil {
 		msg += "; last error: " + v.lastErr.Error()
@@ -184,7 +168,8 @@ func (w *Worker) carryOut(d *delivery, v verdict) (fresh bool, err error) {
 	r.data = w.fit(d, r)
 	var writes []write
 	if v.outcome && d.req != nil {
-		wait, err := w.store.putOutcome(d.req.key, Outcome{Type: r.typ, RoomID: r.roomID, Label: r.label, Hit: v.hit, Data: r.data})
+		wait, err := w.store.putOutcome(d.req.key, Outcome{Type: r.typ, RoomID: r.roomID, Label: r.label, Hit: v.hit, Data: r.data,
+			SID: r.sid, Attempts: r.attempts, Message: r.message, Warnings: r.warnings})
 		if err != nil {
 			return false, err
 		}
@@ -196,6 +181,14 @@ func (w *Worker) carryOut(d *delivery, v verdict) (fresh bool, err error) {
 			return false, err
 		}
 		writes = append(writes, wait)
+	}
+	if v.endSID != "" && d.req != nil {
+		cctx, cancel := context.WithTimeout(d.ops, 5*time.Second)
+		_, err := w.store.markEnded(cctx, d.req.roomID, v.endSID)
+		cancel()
+		if err != nil {
+			return false, err
+		}
 	}
 	var errs []error
 	for _, wait := range writes {
@@ -223,8 +216,11 @@ func (w *Worker) publish(d *delivery, r *result) (fresh bool, err error) {
 		return false, fmt.Errorf("encode result: %w", err)
 	}
 	subject := w.cfg.CreatedSubject
-	if r.typ == events.TypeRoomFailed {
+	switch r.typ {
+	case events.TypeRoomFailed:
 		subject = w.cfg.FailedSubject
+	case events.TypeRoomEnded:
+		subject = w.cfg.EndedSubject
 	}
 	fut, err := w.js.PublishMsgAsync(&nats.Msg{Subject: subject, Header: h, Data: body},
 		jetstream.WithMsgID(events.ResultMsgID(d.origin)), jetstream.WithExpectStream(w.cfg.EventsStream))
@@ -253,20 +249,6 @@ func awaitPubAck(fut jetstream.PubAckFuture) (*jetstream.PubAck, error) {
 		return nil, err
 	case <-t.C:
 		return nil, fmt.Errorf("no PubAck within %s", publishAckTimeout)
-	}
-}
-
-// waitFinal waits before the try+1-th attempt to store a final delivery's result, keeping the
-// delivery alive with InProgress; false when the process is stopping for good.
-func (w *Worker) waitFinal(ctx context.Context, d *delivery, try int) bool {
-	_ = d.msg.InProgress()
-	t := time.NewTimer(min(time.Duration(try)*500*time.Millisecond, w.ackWait()/3))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 

@@ -39,12 +39,12 @@ type Metrics struct {
 var (
 	receivedModes = []string{string(events.ModeBinary), string(events.ModeStructured), "invalid"}
 	resultLabels  = [][2]string{
-		{"created", "created"}, {"created", "duplicate"},
+		{"created", "created"}, {"created", "duplicate"}, {"ended", "ended"}, {"ended", "already_ended"},
 		{"failed", string(events.ReasonInvalidEvent)}, {"failed", string(events.ReasonInvalidRequest)},
 		{"failed", string(events.ReasonRejected)}, {"failed", string(events.ReasonRetriesExhausted)},
 	}
 	apiClasses = []string{"ok", "transient", "permanent", "systemic"}
-	apiRoutes  = []string{plugnmeet.RouteCreate, plugnmeet.RouteIsRoomActive}
+	apiRoutes  = []string{plugnmeet.RouteCreate, plugnmeet.RouteIsRoomActive, plugnmeet.RouteEndRoom}
 )
 
 // NewMetrics creates the instruments and registers them with reg.
@@ -56,7 +56,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"mode"}),
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomworker_results_total",
-			Help: "Result events published, by outcome (created, failed) and reason.",
+			Help: "Result events published, by outcome (created, ended, failed) and reason.",
 		}, []string{"outcome", "reason"}),
 		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomworker_plugnmeet_requests_total",

@@ -39,10 +39,12 @@ func TestMetricsAfterKnownSequence(t *testing.T) {
 
 	// Before any traffic every labelled series already exists at 0.
 	eventuallyMetrics(t, rw.Reg, `
-# HELP roomworker_results_total Result events published, by outcome (created, failed) and reason.
+# HELP roomworker_results_total Result events published, by outcome (created, ended, failed) and reason.
 # TYPE roomworker_results_total counter
 roomworker_results_total{outcome="created",reason="created"} 0
 roomworker_results_total{outcome="created",reason="duplicate"} 0
+roomworker_results_total{outcome="ended",reason="already_ended"} 0
+roomworker_results_total{outcome="ended",reason="ended"} 0
 roomworker_results_total{outcome="failed",reason="invalid_event"} 0
 roomworker_results_total{outcome="failed",reason="invalid_request"} 0
 roomworker_results_total{outcome="failed",reason="rejected"} 0
@@ -65,10 +67,12 @@ roomworker_ready 1
 	e.WaitResults(6, 10*time.Second)
 
 	eventuallyMetrics(t, rw.Reg, `
-# HELP roomworker_results_total Result events published, by outcome (created, failed) and reason.
+# HELP roomworker_results_total Result events published, by outcome (created, ended, failed) and reason.
 # TYPE roomworker_results_total counter
 roomworker_results_total{outcome="created",reason="created"} 3
 roomworker_results_total{outcome="created",reason="duplicate"} 1
+roomworker_results_total{outcome="ended",reason="already_ended"} 0
+roomworker_results_total{outcome="ended",reason="ended"} 0
 roomworker_results_total{outcome="failed",reason="invalid_event"} 1
 roomworker_results_total{outcome="failed",reason="invalid_request"} 1
 roomworker_results_total{outcome="failed",reason="rejected"} 0
@@ -87,6 +91,10 @@ roomworker_plugnmeet_requests_total{class="ok",route="/auth/room/create"} 3
 roomworker_plugnmeet_requests_total{class="permanent",route="/auth/room/create"} 0
 roomworker_plugnmeet_requests_total{class="systemic",route="/auth/room/create"} 0
 roomworker_plugnmeet_requests_total{class="transient",route="/auth/room/create"} 0
+roomworker_plugnmeet_requests_total{class="ok",route="/auth/room/endRoom"} 0
+roomworker_plugnmeet_requests_total{class="permanent",route="/auth/room/endRoom"} 0
+roomworker_plugnmeet_requests_total{class="systemic",route="/auth/room/endRoom"} 0
+roomworker_plugnmeet_requests_total{class="transient",route="/auth/room/endRoom"} 0
 roomworker_plugnmeet_requests_total{class="ok",route="/auth/room/isRoomActive"} 1
 roomworker_plugnmeet_requests_total{class="permanent",route="/auth/room/isRoomActive"} 0
 roomworker_plugnmeet_requests_total{class="systemic",route="/auth/room/isRoomActive"} 0

@@ -19,7 +19,7 @@ import (
 //	lease.<room_id>          the room's lease while a worker works on it      TTL: leaseTTL
 //	room.<room_id>           the session the last request created (Record)    TTL: IDEMPOTENCY_WINDOW
 //	request.<request key>    a request's final outcome (Outcome)              TTL: IDEMPOTENCY_WINDOW
-//	attempts.<request key>   create attempts spent in earlier deliveries      TTL: IDEMPOTENCY_WINDOW, renewed on each write
+//	attempts.<request key>   plugNmeet calls spent in earlier deliveries      TTL: the longer of IDEMPOTENCY_WINDOW and 24h, renewed on each write; deleted once the result is stored
 //
 // Room ids are [a-zA-Z0-9_-]{1,64} and request keys hex, all valid key characters.
 
@@ -37,6 +37,27 @@ type Record struct {
 	Attempts    int              `json:"attempts,omitempty"`
 	At          time.Time        `json:"at"`
 	EndedAt     time.Time        `json:"ended_at,omitzero"`
+	// Variants are the other payloads whose requests got this session while it was live.
+	Variants []Variant `json:"variants,omitempty"`
+}
+
+// Variant is another payload answered with a recorded session, with its own warnings.
+type Variant struct {
+	PayloadHash string           `json:"payload_hash"`
+	Warnings    []events.Warning `json:"warnings,omitempty"`
+}
+
+// payload returns the recorded payload with hash h (the creating one, or a variant), or nil.
+func (r *Record) payload(h string) *Variant {
+	if r.PayloadHash == h {
+		return &Variant{PayloadHash: h, Warnings: r.Warnings}
+	}
+	for i := range r.Variants {
+		if r.Variants[i].PayloadHash == h {
+			return &r.Variants[i]
+		}
+	}
+	return nil
 }
 
 // Lease is what the bucket keeps under LeaseKey while a worker works on a room.
@@ -49,11 +70,16 @@ type Lease struct {
 // Outcome is a request's final result, recorded under its request key before the result is
 // published, so that a redelivery answers with the same result instead of deciding again.
 type Outcome struct {
-	Type   string          `json:"type"` // events.TypeRoomCreated or events.TypeRoomFailed
-	RoomID string          `json:"room_id,omitempty"`
-	Label  string          `json:"label"`         // the metric reason: created, duplicate or the failure reason
-	Hit    bool            `json:"hit,omitempty"` // answered with a recorded session, without a create call
-	Data   json.RawMessage `json:"data"`
+	Type   string `json:"type"` // events.TypeRoomCreated or events.TypeRoomFailed
+	RoomID string `json:"room_id,omitempty"`
+	Label  string `json:"label"`         // the metric reason: created, duplicate or the failure reason
+	Hit    bool   `json:"hit,omitempty"` // answered with a recorded session, without a create call
+	// For the log line of a result stored by a later delivery.
+	SID      string          `json:"sid,omitempty"`
+	Attempts int             `json:"attempts,omitempty"`
+	Message  string          `json:"message,omitempty"`
+	Warnings int             `json:"warnings,omitempty"`
+	Data     json.RawMessage `json:"data"`
 }
 
 // States of a room Record.
@@ -241,8 +267,13 @@ func (s *store) putOutcome(requestKey string, o Outcome) (write, error) {
 	return s.put(outcomeKey(requestKey), b, s.window)
 }
 
+// minAttemptsTTL keeps a request's attempt count across any realistic gap between its
+// deliveries (backoff up to RETRY_MAX_DELAY, lease waits, a credentials pause), however short
+// IDEMPOTENCY_WINDOW is, so MAX_ATTEMPTS holds.
+const minAttemptsTTL = 24 * time.Hour
+
 func (s *store) putAttempts(requestKey string, n int) (write, error) {
-	return s.put(attemptsKey(requestKey), []byte(strconv.Itoa(n)), s.window)
+	return s.put(attemptsKey(requestKey), []byte(strconv.Itoa(n)), max(s.window, minAttemptsTTL))
 }
 
 func (s *store) clearAttempts(ctx context.Context, requestKey string) error {

@@ -115,7 +115,7 @@ func TestEncodedRecordAndResultKeepRoomInfo(t *testing.T) {
 }
 
 func TestConsumerDiffSortsEverySetting(t *testing.T) {
-	w := &Worker{cfg: Config{Consumer: "c", RequestSubject: "rooms.create", RequestTimeout: 10 * time.Second,
+	w := &Worker{cfg: Config{Consumer: "c", RequestSubject: "rooms.create", EndSubject: "rooms.end", RequestTimeout: 10 * time.Second,
 		MaxDeliver: 100, MaxAckPending: 1024, Concurrency: 64, ConsumerSettingsVersion: 1}}
 	want := w.consumerConfig()
 	if d := append(append(immutableDiff(want, want), brokenDiff(want, want, 64)...), tunableDiff(want, want)...); len(d) != 0 {

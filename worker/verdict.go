@@ -34,6 +34,7 @@ type verdict struct {
 	// What to record before publishing.
 	outcome  bool    // record the result under the request key (results that depend on plugNmeet)
 	room     *Record // the room's new Record, for a created session
+	endSID   string  // the recorded session a room.end ended: its Record says so
 	attempts int     // create attempts spent so far; written when the delivery is put back
 
 	lastErr error // the last plugNmeet error, for a final delivery turned into retries_exhausted
@@ -87,6 +88,23 @@ func success(c events.RoomCreated) (verdict, error) {
 	}, nil
 }
 
+// ended is the verdict for a room.end request answered with room.ended.
+func ended(e events.RoomEnded) verdict {
+	data, err := marshal(e)
+	if err != nil { // a RoomEnded of a string, a bool and a number always encodes
+		data = []byte(`{"room_id":"` + e.RoomID + `"}`)
+	}
+	label := "ended"
+	if e.AlreadyEnded {
+		label = "already_ended"
+	}
+	return verdict{
+		result: &result{typ: events.TypeRoomEnded, roomID: e.RoomID, label: label, data: data, attempts: e.Attempts},
+		end:    ending{act: actAck},
+		why:    label,
+	}
+}
+
 // recorded is the verdict for a request whose outcome an earlier delivery recorded: the same
 // result again (same id, so JetStream drops a copy already stored).
 func recorded(o *Outcome) verdict {
@@ -95,10 +113,11 @@ func recorded(o *Outcome) verdict {
 		end.act = actTerm
 	}
 	return verdict{
-		result: &result{typ: o.Type, roomID: o.RoomID, label: o.Label, data: o.Data},
-		end:    end,
-		why:    "outcome recorded by an earlier delivery",
-		hit:    o.Hit,
+		result: &result{typ: o.Type, roomID: o.RoomID, label: o.Label, data: o.Data, sid: o.SID, attempts: o.Attempts,
+			message: o.Message, warnings: o.Warnings},
+		end: end,
+		why: "outcome recorded by an earlier delivery",
+		hit: o.Hit,
 	}
 }
 

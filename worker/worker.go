@@ -30,6 +30,7 @@ import (
 type RoomAPI interface {
 	CreateRoom(ctx context.Context, body []byte) (*plugnmeet.RoomInfo, error)
 	IsRoomActive(ctx context.Context, roomID string) (bool, error)
+	EndRoom(ctx context.Context, roomID string) error
 }
 
 // Deps are the worker's collaborators.
@@ -62,8 +63,7 @@ type Worker struct {
 	resumed   chan struct{} // closed when a pause ends
 
 	// The consumer's settings in force (they may be a newer worker's: see consumer.go).
-	ackWaitNs   atomic.Int64
-	maxDeliverN atomic.Int64
+	ackWaitNs atomic.Int64
 }
 
 // New builds a worker; Run starts it.
@@ -100,7 +100,6 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 		notReady: "starting: streams and consumer not provisioned yet",
 	}
 	w.ackWaitNs.Store(int64(cfg.AckWait()))
-	w.maxDeliverN.Store(int64(cfg.MaxDeliver))
 	m.reportReady(func() bool { return w.Ready() == nil })
 	m.reportPendingPublishes(js.PublishAsyncPending)
 	return w, nil
@@ -144,7 +143,7 @@ func (w *Worker) shuttingDown() bool {
 }
 
 func (w *Worker) ackWait() time.Duration { return time.Duration(w.ackWaitNs.Load()) }
-func (w *Worker) maxDeliver() int        { return int(w.maxDeliverN.Load()) }
+func (w *Worker) maxDeliver() int        { return w.cfg.MaxDeliver }
 
 // Run provisions the streams, consumer and bucket, then consumes until ctx is cancelled. On
 // cancellation it stops fetching, lets deliveries in progress finish for up to SHUTDOWN_TIMEOUT

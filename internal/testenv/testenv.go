@@ -205,6 +205,7 @@ type Result struct {
 	Subject string // the NATS subject it was stored under
 	MsgID   string // its Nats-Msg-Id
 	Created events.RoomCreated
+	Ended   events.RoomEnded
 	Failed  events.RoomFailed
 }
 
@@ -241,6 +242,10 @@ func (e *Env) Results() []Result {
 			}
 		case events.TypeRoomFailed:
 			if err := json.Unmarshal(ev.Data(), &r.Failed); err != nil {
+				e.t.Fatal(err)
+			}
+		case events.TypeRoomEnded:
+			if err := json.Unmarshal(ev.Data(), &r.Ended); err != nil {
 				e.t.Fatal(err)
 			}
 		default:
