@@ -94,6 +94,7 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 	buildInfoGauge.WithLabelValues(v, r, g).Set(1)
 	reg.MustRegister(buildInfoGauge)
 	metrics := worker.NewMetrics(reg)
+	lifecycleMetrics := worker.NewLifecycleMetrics(reg)
 
 	var httpClient *http.Client // nil: plugnmeet's default
 	if cfg.PlugNmeet.CA != "" {
@@ -126,6 +127,13 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 		return fmt.Errorf("METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
 	}
 	srv := &http.Server{Handler: opsHandler(reg, w), ReadHeaderTimeout: 5 * time.Second}
+	var hookLn net.Listener // nil: no webhook receiver (WEBHOOK_ADDR empty)
+	if cfg.Webhook.Addr != "" {
+		if hookLn, err = listen("tcp", cfg.Webhook.Addr); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("WEBHOOK_ADDR %s: %w", cfg.Webhook.Addr, err)
+		}
+	}
 	log.Info("roomworker starting", "version", v, "nats", worker.RedactURL(cfg.NATS.URL), "plugnmeet", cfg.PlugNmeet.URL,
 		"metrics", ln.Addr().String(), "concurrency", cfg.Concurrency, "max_attempts", cfg.MaxAttempts)
 	if devEnv != nil {
@@ -133,9 +141,10 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 	}
 
 	// The actors stop in the order they are added: the signal wait, the demo, the worker (which
-	// finishes in-flight work within SHUTDOWN_TIMEOUT while /healthz still answers), then the
-	// HTTP server. Whichever returns first ends the process, with its error. Only the signal wait
-	// watches ctx; the other actors' contexts end with their interrupts, so a SIGTERM ends with nil.
+	// finishes in-flight work within SHUTDOWN_TIMEOUT while /healthz still answers), the webhook
+	// receiver when WEBHOOK_ADDR is set, then the HTTP server. Whichever returns first ends the
+	// process, with its error. Only the signal wait watches ctx; the other actors' contexts end
+	// with their interrupts, so a SIGTERM ends with nil.
 	var actors group
 	stopWaiting := make(chan struct{})
 	actors.add(func() error {
@@ -168,6 +177,32 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 		}
 		stopWork()
 	})
+
+	if hookLn != nil {
+		// plugNmeet's webhooks: verified, stored in LIFECYCLE_STREAM, answered. It keeps serving
+		// while the worker winds down; a delivery in progress finishes within WEBHOOK_PUBLISH_WAIT.
+		hookSrv := &http.Server{
+			Handler: w.WebhookHandler(plugnmeet.WebhookVerifier{
+				APIKey:    cfg.PlugNmeet.APIKey,
+				APISecret: string(cfg.PlugNmeet.APISecret),
+				Leeway:    cfg.Webhook.Leeway,
+			}, lifecycleMetrics),
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+		}
+		log.Info("webhook receiver listening", "addr", hookLn.Addr().String(), "path", worker.WebhookPath,
+			"stream", cfg.Webhook.Stream, "subjects", cfg.Webhook.SubjectPrefix+".>")
+		actors.add(func() error {
+			if err := hookSrv.Serve(hookLn); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("WEBHOOK_ADDR %s: serving plugNmeet webhooks: %w", cfg.Webhook.Addr, err)
+			}
+			return nil
+		}, func(error) {
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Webhook.PublishWait+5*time.Second)
+			defer cancel()
+			_ = hookSrv.Shutdown(shutdownCtx)
+		})
+	}
 
 	actors.add(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

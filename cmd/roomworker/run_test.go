@@ -196,7 +196,10 @@ func TestHealthzAnswersWhileTheWorkerFinishesAfterSIGTERM(t *testing.T) {
 	})
 	ev := testenv.NewEvent("", testenv.Request("grace-room"))
 	e.Publish(ev)
-	e.Eventually(10*time.Second, "request delivered", func() bool { return e.ConsumerInfo().NumAckPending == 1 })
+	// Delivered is not enough (it may still sit in the pull's buffer): wait for the call itself.
+	e.Eventually(10*time.Second, "the create call waiting on the stand-in", func() bool {
+		return e.Standin.Stats().Calls["/auth/room/create"] == 1
+	})
 
 	b.cancel() // SIGTERM while the create call waits on the stand-in
 	time.Sleep(300 * time.Millisecond)
