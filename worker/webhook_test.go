@@ -36,7 +36,7 @@ import (
 const (
 	recordedKey    = "plugnmeet"
 	recordedSecret = "8ebf61f49bc8ed15b868f3b712a995ddce12"
-	recordedDir    = "/work/shared/plugnmeet-recorded/webhooks"
+	recordedDir    = "../plugnmeet/testdata/webhooks" // a copy of ../shared/plugnmeet-recorded/webhooks
 )
 
 // recorded is one delivery a real plugNmeet v2.4.0 made (see the README beside the files).
