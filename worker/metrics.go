@@ -21,6 +21,7 @@ type Metrics struct {
 	requestAge       prometheus.Histogram
 	inflight         prometheus.Gauge
 	idempotencyHits  prometheus.Counter
+	reconciled       prometheus.Counter
 	warnings         prometheus.Counter
 	systemicPause    prometheus.Gauge
 	systemicErrors   prometheus.Counter
@@ -90,6 +91,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "roomworker_idempotency_hits_total",
 			Help: "Requests answered, once their result was stored, with the live session an earlier request recorded, without a create call.",
 		}),
+		reconciled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roomworker_rooms_reconciled_total",
+			Help: "Rooms recorded as live that plugNmeet no longer had and no webhook said had ended: each got a plugnmeet.session_ended event flagged reconciled.",
+		}),
 		warnings: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roomworker_applied_settings_warnings_total",
 			Help: "Requested settings that plugNmeet did not apply as asked (one per warning in room.created).",
@@ -138,7 +143,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		return 0
 	})
 	reg.MustRegister(m.pendingPublishes, m.received, m.results, m.apiRequests, m.apiDuration, m.attempts, m.processing,
-		m.requestAge, m.inflight, m.idempotencyHits, m.warnings, m.systemicPause, m.systemicErrors,
+		m.requestAge, m.inflight, m.idempotencyHits, m.reconciled, m.warnings, m.systemicPause, m.systemicErrors,
 		m.endings, m.consumerPending, m.consumerAckPend, m.consumerRedelivd, m.ready)
 	for _, a := range []string{"ack", "nak", "term"} {
 		m.endings.WithLabelValues(a)

@@ -73,7 +73,7 @@ func loadRecorded(t testing.TB) []recorded {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(recordedDir, "*.json"))
 	if err != nil || len(files) == 0 {
-		t.Skipf("no recorded webhooks in %s (%v)", recordedDir, err)
+		t.Fatalf("no recorded webhooks in %s (%v)", recordedDir, err)
 	}
 	slices.Sort(files)
 	var out []recorded

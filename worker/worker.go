@@ -163,6 +163,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("consuming", "stream", w.cfg.RequestStream, "consumer", w.cfg.Consumer, "concurrency", w.cfg.Concurrency,
 		"worker_id", w.id)
 
+	go w.reconcileLoop(ctx)
 	var running sync.WaitGroup
 	w.consume(ctx, hard, cons, &running)
 	w.log.Info("shutting down: fetching stopped, finishing deliveries in progress", "grace", w.cfg.ShutdownTimeout)
