@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"time"
 )
 
 // CloudEvent types consumed and produced by roomworker.
@@ -18,6 +19,14 @@ const (
 	// TypeRoomEnded is the type of the result published when a room has no
 	// live session any more (ended by the request, or already ended).
 	TypeRoomEnded = "room.ended"
+	// TypeCancelRoom is the type of a request to cancel a booking: a room.create whose
+	// creation was scheduled for later (starttime) and has not happened yet.
+	TypeCancelRoom = "room.cancel"
+	// TypeRoomScheduled is the type of the result published when a room.create with a
+	// starttime is valid and its creation is scheduled for later.
+	TypeRoomScheduled = "room.scheduled"
+	// TypeRoomCancelled is the type of the result of a room.cancel.
+	TypeRoomCancelled = "room.cancelled"
 	// TypeLifecyclePrefix prefixes the type of a plugNmeet webhook delivery
 	// republished as a CloudEvent: "plugnmeet." + the delivery's event name,
 	// e.g. "plugnmeet.room_started".
@@ -34,6 +43,9 @@ const (
 	ExtTraceParent = "traceparent"
 	// ExtTraceState is the W3C tracestate.
 	ExtTraceState = "tracestate"
+	// ExtStartTime carries, on a room.create, the meeting's start time (RFC 3339). A start
+	// further away than roomworker's CREATE_LEAD schedules the creation for CREATE_LEAD before it.
+	ExtStartTime = "starttime"
 	// ExtReconciled is set (true) on a plugnmeet.session_ended event that
 	// roomworker published itself, because plugNmeet no longer had a room
 	// roomworker recorded as live and no webhook said it ended.
@@ -152,4 +164,42 @@ type RoomEnded struct {
 	AlreadyEnded bool `json:"already_ended"`
 	// Attempts is the number of endRoom calls made for the request.
 	Attempts int `json:"attempts"`
+}
+
+// RoomScheduled is the data of a room.scheduled event.
+type RoomScheduled struct {
+	RoomID string `json:"room_id"`
+	// StartTime is the meeting's start, from the request's starttime.
+	StartTime time.Time `json:"start_time"`
+	// CreateAt is when roomworker will create the room: CREATE_LEAD before StartTime.
+	CreateAt time.Time `json:"create_at"`
+	// Replaces is the id of the request whose pending booking this one replaced (a moved
+	// meeting or changed settings); that booking will not be created.
+	Replaces string `json:"replaces,omitempty"`
+}
+
+// Cancellation states of a room.cancelled event.
+const (
+	// CancelCancelled: a pending booking was removed; the room will not be created.
+	CancelCancelled = "cancelled"
+	// CancelCreated: no booking is pending because the room was already created (or is being
+	// created right now); room.end ends a live room.
+	CancelCreated = "created"
+	// CancelNeverScheduled: roomworker knows of no booking for the room.
+	CancelNeverScheduled = "never_scheduled"
+)
+
+// RoomCancelled is the data of a room.cancelled event.
+type RoomCancelled struct {
+	RoomID string `json:"room_id"`
+	// State says what was found: CancelCancelled, CancelCreated or CancelNeverScheduled.
+	State string `json:"state"`
+	// Cancelled is true when a pending booking was removed.
+	Cancelled bool `json:"cancelled"`
+	// BookingID is the id of the room.create whose booking was removed.
+	BookingID string `json:"booking_id,omitempty"`
+	// StartTime is the removed booking's start time.
+	StartTime *time.Time `json:"start_time,omitempty"`
+	// Message says it in words, and what to do instead (room.end for a live room).
+	Message string `json:"message"`
 }

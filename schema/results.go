@@ -17,9 +17,11 @@ import (
 // Result event types whose data ValidateResult checks (the same strings as
 // the events package's TypeRoomCreated and TypeRoomFailed).
 const (
-	resultCreated = "room.created"
-	resultFailed  = "room.failed"
-	resultEnded   = "room.ended"
+	resultCreated   = "room.created"
+	resultFailed    = "room.failed"
+	resultEnded     = "room.ended"
+	resultScheduled = "room.scheduled"
+	resultCancelled = "room.cancelled"
 )
 
 var (
@@ -29,6 +31,10 @@ var (
 	roomFailedSchema []byte
 	//go:embed room-ended.schema.json
 	roomEndedSchema []byte
+	//go:embed room-scheduled.schema.json
+	roomScheduledSchema []byte
+	//go:embed room-cancelled.schema.json
+	roomCancelledSchema []byte
 )
 
 // ErrInvalidResult is matched (errors.Is) by every error ValidateResult
@@ -49,11 +55,17 @@ func RoomFailedJSON() []byte { return bytes.Clone(roomFailedSchema) }
 // of a room.ended event's data. The caller owns the returned slice.
 func RoomEndedJSON() []byte { return bytes.Clone(roomEndedSchema) }
 
+// RoomScheduledJSON returns the bytes of room-scheduled.schema.json. The caller owns the slice.
+func RoomScheduledJSON() []byte { return bytes.Clone(roomScheduledSchema) }
+
+// RoomCancelledJSON returns the bytes of room-cancelled.schema.json. The caller owns the slice.
+func RoomCancelledJSON() []byte { return bytes.Clone(roomCancelledSchema) }
+
 // resultSchemas are the compiled result schemas, by event type.
 var resultSchemas = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
-	out := make(map[string]*jsonschema.Schema, 3)
+	out := make(map[string]*jsonschema.Schema, 5)
 	for typ, src := range map[string][]byte{resultCreated: roomCreatedSchema, resultFailed: roomFailedSchema,
-		resultEnded: roomEndedSchema} {
+		resultEnded: roomEndedSchema, resultScheduled: roomScheduledSchema, resultCancelled: roomCancelledSchema} {
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(src))
 		if err != nil {
 			return nil, fmt.Errorf("schema: decoding %s schema: %w", typ, err)
@@ -85,7 +97,8 @@ func ValidateResult(eventType string, data []byte) error {
 	}
 	sch, ok := schemas[eventType]
 	if !ok {
-		return fmt.Errorf("schema: no result schema for event type %q (want %q, %q or %q)", eventType, resultCreated, resultEnded, resultFailed)
+		return fmt.Errorf("schema: no result schema for event type %q (want %q, %q, %q, %q or %q)", eventType,
+			resultCreated, resultEnded, resultScheduled, resultCancelled, resultFailed)
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {

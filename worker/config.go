@@ -31,23 +31,31 @@ type Config struct {
 	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT, default=25s"`
 	MaxAckPending     int           `env:"MAX_ACK_PENDING, default=1024"`
 
-	RequestSubject  string        `env:"REQUEST_SUBJECT, default=rooms.create"`
-	EndSubject      string        `env:"END_SUBJECT, default=rooms.end"`
-	EndedSubject    string        `env:"ENDED_SUBJECT, default=rooms.ended"`
-	RequestStream   string        `env:"REQUEST_STREAM, default=ROOM_REQUESTS"`
-	RequestRetain   string        `env:"REQUEST_RETENTION, default=workqueue"`
-	CreatedSubject  string        `env:"CREATED_SUBJECT, default=rooms.created"`
-	FailedSubject   string        `env:"FAILED_SUBJECT, default=rooms.failed"`
-	EventsStream    string        `env:"EVENTS_STREAM, default=ROOM_EVENTS"`
-	EventsMaxAge    time.Duration `env:"EVENTS_MAX_AGE, default=168h"`
-	Consumer        string        `env:"CONSUMER, default=roomworker"`
-	Bucket          string        `env:"KV_BUCKET, default=roomworker_rooms"`
-	StreamReplicas  int           `env:"STREAM_REPLICAS, default=1"`
-	EventSource     string        `env:"EVENT_SOURCE, default=roomworker"`
-	MetricsAddr     string        `env:"METRICS_ADDR, default=:9090"`
-	LogLevel        string        `env:"LOG_LEVEL, default=info"`
-	LogFormat       string        `env:"LOG_FORMAT, default=json"`
-	ConsumerRecheck time.Duration `env:"CONSUMER_RECHECK, default=30s"`
+	RequestSubject string `env:"REQUEST_SUBJECT, default=rooms.create"`
+	EndSubject     string `env:"END_SUBJECT, default=rooms.end"`
+	CancelSubject  string `env:"CANCEL_SUBJECT, default=rooms.cancel"`
+	// Bookings: a room.create with a starttime further than CREATE_LEAD away is stored as a
+	// JetStream message schedule on SCHEDULE_SUBJECT_PREFIX.<room_id>, firing CREATE_LEAD
+	// before the start.
+	CreateLead            time.Duration `env:"CREATE_LEAD, default=10m"`
+	ScheduleSubjectPrefix string        `env:"SCHEDULE_SUBJECT_PREFIX, default=rooms.schedule"`
+	ScheduledSubject      string        `env:"SCHEDULED_SUBJECT, default=rooms.scheduled"`
+	CancelledSubject      string        `env:"CANCELLED_SUBJECT, default=rooms.cancelled"`
+	EndedSubject          string        `env:"ENDED_SUBJECT, default=rooms.ended"`
+	RequestStream         string        `env:"REQUEST_STREAM, default=ROOM_REQUESTS"`
+	RequestRetain         string        `env:"REQUEST_RETENTION, default=workqueue"`
+	CreatedSubject        string        `env:"CREATED_SUBJECT, default=rooms.created"`
+	FailedSubject         string        `env:"FAILED_SUBJECT, default=rooms.failed"`
+	EventsStream          string        `env:"EVENTS_STREAM, default=ROOM_EVENTS"`
+	EventsMaxAge          time.Duration `env:"EVENTS_MAX_AGE, default=168h"`
+	Consumer              string        `env:"CONSUMER, default=roomworker"`
+	Bucket                string        `env:"KV_BUCKET, default=roomworker_rooms"`
+	StreamReplicas        int           `env:"STREAM_REPLICAS, default=1"`
+	EventSource           string        `env:"EVENT_SOURCE, default=roomworker"`
+	MetricsAddr           string        `env:"METRICS_ADDR, default=:9090"`
+	LogLevel              string        `env:"LOG_LEVEL, default=info"`
+	LogFormat             string        `env:"LOG_FORMAT, default=json"`
+	ConsumerRecheck       time.Duration `env:"CONSUMER_RECHECK, default=30s"`
 	// ConsumerSettingsVersion orders configurations during a rolling update: only a worker with a
 	// higher version than the consumer records changes its AckWait, MaxDeliver or MaxAckPending.
 	ConsumerSettingsVersion int `env:"CONSUMER_SETTINGS_VERSION, default=1"`
@@ -155,11 +163,14 @@ func (c Config) Validate() error {
 		{c.Webhook.Leeway < 0, "WEBHOOK_LEEWAY", "must not be negative"},
 		{c.Webhook.PublishWait <= 0, "WEBHOOK_PUBLISH_WAIT", "must be positive"},
 		{c.Webhook.Reconcile < time.Second, "RECONCILE_INTERVAL", "must be at least 1s"},
+		{c.CreateLead < 0, "CREATE_LEAD", "must not be negative"},
 		{c.ConsumerSettingsVersion < 1, "CONSUMER_SETTINGS_VERSION", fmt.Sprintf("must be at least 1, got %d", c.ConsumerSettingsVersion)},
 	}
 	for _, n := range []struct{ name, v string }{
 		{"REQUEST_SUBJECT", c.RequestSubject}, {"CREATED_SUBJECT", c.CreatedSubject}, {"FAILED_SUBJECT", c.FailedSubject},
-		{"END_SUBJECT", c.EndSubject}, {"ENDED_SUBJECT", c.EndedSubject},
+		{"END_SUBJECT", c.EndSubject}, {"ENDED_SUBJECT", c.EndedSubject}, {"CANCEL_SUBJECT", c.CancelSubject},
+		{"SCHEDULE_SUBJECT_PREFIX", c.ScheduleSubjectPrefix}, {"SCHEDULED_SUBJECT", c.ScheduledSubject},
+		{"CANCELLED_SUBJECT", c.CancelledSubject},
 		{"LIFECYCLE_STREAM", c.Webhook.Stream}, {"LIFECYCLE_SUBJECT_PREFIX", c.Webhook.SubjectPrefix},
 		{"REQUEST_STREAM", c.RequestStream}, {"EVENTS_STREAM", c.EventsStream}, {"CONSUMER", c.Consumer}, {"KV_BUCKET", c.Bucket},
 	} {

@@ -96,25 +96,33 @@ func (w *Worker) keepConsumer(ctx context.Context, cons jetstream.Consumer) jets
 // creates the durable consumer or brings the existing one in line (see the rule above).
 func (w *Worker) Provision(ctx context.Context) (jetstream.Consumer, error) {
 	c := w.cfg
+	w.checkSchedules()
+	requestSubjects := []string{c.RequestSubject, c.EndSubject, c.CancelSubject}
+	if w.schedules.Load() {
+		requestSubjects = append(requestSubjects, c.ScheduleSubjectPrefix+".>")
+	}
 	retention := jetstream.WorkQueuePolicy
 	if c.RequestRetain == "limits" {
 		retention = jetstream.LimitsPolicy
 	}
 	if err := w.ensureStream(ctx, jetstream.StreamConfig{
 		Name:        c.RequestStream,
-		Description: "room.create and room.end requests for roomworker",
-		Subjects:    []string{c.RequestSubject, c.EndSubject},
-		Retention:   retention,
-		Storage:     jetstream.FileStorage,
-		Replicas:    c.StreamReplicas,
-		Duplicates:  2 * time.Minute,
+		Description: "room.create, room.end and room.cancel requests for roomworker, and pending bookings",
+		Subjects:    requestSubjects,
+		// A booking and its target must live in the same stream; the consumer's filter keeps
+		// the bookings themselves from being consumed as requests.
+		AllowMsgSchedules: w.schedules.Load(),
+		Retention:         retention,
+		Storage:           jetstream.FileStorage,
+		Replicas:          c.StreamReplicas,
+		Duplicates:        2 * time.Minute,
 	}); err != nil {
 		return nil, err
 	}
 	if err := w.ensureStream(ctx, jetstream.StreamConfig{
 		Name:        c.EventsStream,
-		Description: "room.created, room.ended and room.failed results from roomworker",
-		Subjects:    []string{c.CreatedSubject, c.EndedSubject, c.FailedSubject},
+		Description: "room.created, room.ended, room.scheduled, room.cancelled and room.failed results from roomworker",
+		Subjects:    []string{c.CreatedSubject, c.EndedSubject, c.ScheduledSubject, c.CancelledSubject, c.FailedSubject},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    c.StreamReplicas,
@@ -223,7 +231,19 @@ func (w *Worker) consumerConfig() jetstream.ConsumerConfig {
 // requestSubjects are the subjects the consumer takes requests from: only these, so that
 // anything else in the request stream is never consumed as a request.
 func (w *Worker) requestSubjects() []string {
-	return []string{w.cfg.RequestSubject, w.cfg.EndSubject}
+	return []string{w.cfg.RequestSubject, w.cfg.EndSubject, w.cfg.CancelSubject}
+}
+
+// checkSchedules notes whether the connected NATS server has message schedules, and says once
+// when it has not.
+func (w *Worker) checkSchedules() {
+	ok := supportsSchedules(w.serverVersion())
+	if !ok && !w.warnedSchedules {
+		w.warnedSchedules = true
+		w.log.Warn("the NATS server has no message schedules (nats-server 2.12 or later): room.create events whose starttime "+
+			"is more than CREATE_LEAD away will fail with invalid_request instead of being booked", "server_version", w.serverVersion())
+	}
+	w.schedules.Store(ok)
 }
 
 func settingsVersion(cfg jetstream.ConsumerConfig) int {
@@ -323,8 +343,9 @@ func (w *Worker) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) e
 			cfg.Subjects = append(cfg.Subjects, sub)
 		}
 	}
+	cfg.AllowMsgSchedules = cfg.AllowMsgSchedules || have.AllowMsgSchedules // never turned off
 	if slices.Equal(have.Subjects, cfg.Subjects) && have.Replicas == cfg.Replicas && have.MaxAge == cfg.MaxAge &&
-		have.Duplicates == cfg.Duplicates && have.Storage == cfg.Storage {
+		have.Duplicates == cfg.Duplicates && have.Storage == cfg.Storage && have.AllowMsgSchedules == cfg.AllowMsgSchedules {
 		return nil
 	}
 	if _, err := w.js.UpdateStream(ctx, cfg); err != nil {

@@ -41,9 +41,10 @@ type delivery struct {
 	mode     string   // CloudEvents content mode, or "invalid"
 	req      *request // nil until the event decoded
 	origin   events.Origin
-	prior    int    // plugNmeet calls spent on the request by earlier deliveries (read from the bucket)
-	attempts int    // plugNmeet calls spent so far, prior included
-	lease    *lease // the room's lease while this delivery holds it; handle releases it
+	prior    int           // plugNmeet calls spent on the request by earlier deliveries (read from the bucket)
+	attempts int           // plugNmeet calls spent so far, prior included
+	lease    *lease        // the room's lease while this delivery holds it; handle releases it
+	fireLag  time.Duration // for a booking its schedule fired: how late it is processed (0 otherwise)
 	ops      context.Context
 }
 
@@ -72,12 +73,19 @@ func (w *Worker) decide(ctx context.Context, d *delivery) verdict {
 	req := &request{ev: ev, key: requestKey(ev.Source(), ev.ID()), data: ev.Data()}
 	d.req = req
 	d.log = d.log.With("request_id", ev.ID(), "source", ev.Source())
-	if ev.Type() != events.TypeCreateRoom && ev.Type() != events.TypeEndRoom {
+	switch ev.Type() {
+	case events.TypeCreateRoom, events.TypeEndRoom, events.TypeCancelRoom:
+	default:
 		return failure("", events.RoomFailed{
 			Reason: events.ReasonInvalidEvent,
-			Message: fmt.Sprintf("unknown event type %q: roomworker handles %q and %q", ev.Type(),
-				events.TypeCreateRoom, events.TypeEndRoom),
+			Message: fmt.Sprintf("unknown event type %q: roomworker handles %q, %q and %q", ev.Type(),
+				events.TypeCreateRoom, events.TypeEndRoom, events.TypeCancelRoom),
 		})
+	}
+	start, booked, err := events.StartTime(ev)
+	if err != nil {
+		return failure("", events.RoomFailed{Reason: events.ReasonInvalidEvent, Message: err.Error(),
+			Errors: []events.FieldError{{Path: "/" + events.ExtStartTime, Message: err.Error()}}})
 	}
 	if ct := ev.DataContentType(); ct != "" && !isJSONContentType(ct) {
 		return failure("", events.RoomFailed{
@@ -86,8 +94,8 @@ func (w *Worker) decide(ctx context.Context, d *delivery) verdict {
 		})
 	}
 
-	// 2. The request data against its schema.
-	if ev.Type() == events.TypeEndRoom {
+	// 2. The request data against its schema (room.end and room.cancel name a room).
+	if ev.Type() != events.TypeCreateRoom {
 		if req.roomID, err = schema.ParseEndRoom(req.data); err != nil {
 			return w.invalidRequest(d, "end-room", err)
 		}
@@ -130,8 +138,15 @@ func (w *Worker) decide(ctx context.Context, d *delivery) verdict {
 		}
 	}
 	d.attempts = d.prior
-	if ev.Type() == events.TypeEndRoom {
+	switch {
+	case ev.Type() == events.TypeEndRoom:
 		return w.endRoom(ctx, d)
+	case ev.Type() == events.TypeCancelRoom:
+		return w.cancelBooking(d)
+	case booked && w.createAt(start).After(d.start.Add(dueTolerance)):
+		return w.book(ctx, d, start) // validated now, created CREATE_LEAD before the start
+	case booked && d.msg.Headers().Get(schedulerHeader) != "":
+		d.fireLag = d.start.Sub(w.createAt(start)) // a booking its schedule fired
 	}
 	return w.createRoom(ctx, d)
 }

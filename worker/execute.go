@@ -125,6 +125,9 @@ func (w *Worker) execute(ctx context.Context, d *delivery, v verdict) {
 	if v.hit {
 		w.metrics.idempotencyHits.Inc()
 	}
+	if d.fireLag != 0 {
+		w.metrics.fireLag.Observe(d.fireLag.Seconds())
+	}
 	d.log.Info("room "+outcome, "outcome", outcome, "reason", r.label, "sid", r.sid, "message", r.message,
 		"attempts", r.attempts, "warnings", r.warnings, "duration", time.Since(d.start))
 }
@@ -163,6 +166,9 @@ func (w *Worker) carryOut(d *delivery, v verdict) (fresh bool, err error) {
 			}
 		}
 		return false, nil
+	}
+	if err := w.carryOutBooking(d, v); err != nil {
+		return false, err
 	}
 	r := v.result
 	r.data = w.fit(d, r)
@@ -216,14 +222,20 @@ func (w *Worker) publish(d *delivery, r *result) (fresh bool, err error) {
 		return false, fmt.Errorf("encode result: %w", err)
 	}
 	subject := w.cfg.CreatedSubject
+	msgID := events.ResultMsgID(d.origin) // one final result per request, whatever its type
 	switch r.typ {
 	case events.TypeRoomFailed:
 		subject = w.cfg.FailedSubject
 	case events.TypeRoomEnded:
 		subject = w.cfg.EndedSubject
+	case events.TypeRoomCancelled:
+		subject = w.cfg.CancelledSubject
+	case events.TypeRoomScheduled:
+		// Not final: the booking's room.created follows, with the request's own result id.
+		subject, msgID = w.cfg.ScheduledSubject, events.ResultID(d.origin, r.typ)
 	}
 	fut, err := w.js.PublishMsgAsync(&nats.Msg{Subject: subject, Header: h, Data: body},
-		jetstream.WithMsgID(events.ResultMsgID(d.origin)), jetstream.WithExpectStream(w.cfg.EventsStream))
+		jetstream.WithMsgID(msgID), jetstream.WithExpectStream(w.cfg.EventsStream))
 	if err != nil {
 		return false, fmt.Errorf("publish %s: %w", r.typ, err)
 	}

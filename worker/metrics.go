@@ -22,6 +22,8 @@ type Metrics struct {
 	inflight         prometheus.Gauge
 	idempotencyHits  prometheus.Counter
 	reconciled       prometheus.Counter
+	bookingsPending  prometheus.Gauge
+	fireLag          prometheus.Histogram
 	warnings         prometheus.Counter
 	systemicPause    prometheus.Gauge
 	systemicErrors   prometheus.Counter
@@ -41,6 +43,8 @@ var (
 	receivedModes = []string{string(events.ModeBinary), string(events.ModeStructured), "invalid"}
 	resultLabels  = [][2]string{
 		{"created", "created"}, {"created", "duplicate"}, {"ended", "ended"}, {"ended", "already_ended"},
+		{"scheduled", "scheduled"}, {"cancelled", events.CancelCancelled}, {"cancelled", events.CancelCreated},
+		{"cancelled", events.CancelNeverScheduled},
 		{"failed", string(events.ReasonInvalidEvent)}, {"failed", string(events.ReasonInvalidRequest)},
 		{"failed", string(events.ReasonRejected)}, {"failed", string(events.ReasonRetriesExhausted)},
 	}
@@ -57,7 +61,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"mode"}),
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomworker_results_total",
-			Help: "Result events published, by outcome (created, ended, failed) and reason.",
+			Help: "Result events published, by outcome (created, ended, scheduled, cancelled, failed) and reason.",
 		}, []string{"outcome", "reason"}),
 		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomworker_plugnmeet_requests_total",
@@ -94,6 +98,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reconciled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roomworker_rooms_reconciled_total",
 			Help: "Rooms recorded as live that plugNmeet no longer had and no webhook said had ended: each got a plugnmeet.session_ended event flagged reconciled.",
+		}),
+		bookingsPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roomworker_bookings_pending",
+			Help: "Rooms with a pending booking: a room.create scheduled for CREATE_LEAD before its starttime (from the request stream, polled every 5s).",
+		}),
+		fireLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "roomworker_booking_fire_lag_seconds",
+			Help:    "Time from a booking's creation time (starttime - CREATE_LEAD) to the start of its processing, for bookings fired by their schedule.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2, 5, 10, 30, 60},
 		}),
 		warnings: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roomworker_applied_settings_warnings_total",
@@ -143,7 +156,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		return 0
 	})
 	reg.MustRegister(m.pendingPublishes, m.received, m.results, m.apiRequests, m.apiDuration, m.attempts, m.processing,
-		m.requestAge, m.inflight, m.idempotencyHits, m.reconciled, m.warnings, m.systemicPause, m.systemicErrors,
+		m.requestAge, m.inflight, m.idempotencyHits, m.reconciled, m.bookingsPending, m.fireLag, m.warnings, m.systemicPause, m.systemicErrors,
 		m.endings, m.consumerPending, m.consumerAckPend, m.consumerRedelivd, m.ready)
 	for _, a := range []string{"ack", "nak", "term"} {
 		m.endings.WithLabelValues(a)

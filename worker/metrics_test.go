@@ -39,8 +39,12 @@ func TestMetricsAfterKnownSequence(t *testing.T) {
 
 	// Before any traffic every labelled series already exists at 0.
 	eventuallyMetrics(t, rw.Reg, `
-# HELP roomworker_results_total Result events published, by outcome (created, ended, failed) and reason.
+# HELP roomworker_results_total Result events published, by outcome (created, ended, scheduled, cancelled, failed) and reason.
 # TYPE roomworker_results_total counter
+roomworker_results_total{outcome="cancelled",reason="cancelled"} 0
+roomworker_results_total{outcome="cancelled",reason="created"} 0
+roomworker_results_total{outcome="cancelled",reason="never_scheduled"} 0
+roomworker_results_total{outcome="scheduled",reason="scheduled"} 0
 roomworker_results_total{outcome="created",reason="created"} 0
 roomworker_results_total{outcome="created",reason="duplicate"} 0
 roomworker_results_total{outcome="ended",reason="already_ended"} 0
@@ -67,8 +71,12 @@ roomworker_ready 1
 	e.WaitResults(6, 10*time.Second)
 
 	eventuallyMetrics(t, rw.Reg, `
-# HELP roomworker_results_total Result events published, by outcome (created, ended, failed) and reason.
+# HELP roomworker_results_total Result events published, by outcome (created, ended, scheduled, cancelled, failed) and reason.
 # TYPE roomworker_results_total counter
+roomworker_results_total{outcome="cancelled",reason="cancelled"} 0
+roomworker_results_total{outcome="cancelled",reason="created"} 0
+roomworker_results_total{outcome="cancelled",reason="never_scheduled"} 0
+roomworker_results_total{outcome="scheduled",reason="scheduled"} 0
 roomworker_results_total{outcome="created",reason="created"} 3
 roomworker_results_total{outcome="created",reason="duplicate"} 1
 roomworker_results_total{outcome="ended",reason="already_ended"} 0

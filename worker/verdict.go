@@ -3,6 +3,8 @@ package worker
 import (
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/roomworker/roomworker/events"
 )
 
@@ -36,6 +38,9 @@ type verdict struct {
 	room     *Record // the room's new Record, for a created session
 	endSID   string  // the recorded session a room.end ended: its Record says so
 	attempts int     // create attempts spent so far; written when the delivery is put back
+
+	schedule *nats.Msg // a booking to store (a schedule message) before the result
+	purge    string    // a booking subject to purge (room.cancel) before the result
 
 	lastErr error // the last plugNmeet error, for a final delivery turned into retries_exhausted
 	pause   error // plugNmeet refuses the key or is not at PLUGNMEET_URL: pause consumption

@@ -63,7 +63,10 @@ type Worker struct {
 	resumed   chan struct{} // closed when a pause ends
 
 	// The consumer's settings in force (they may be a newer worker's: see consumer.go).
-	ackWaitNs atomic.Int64
+	ackWaitNs       atomic.Int64
+	schedules       atomic.Bool // the NATS server has message schedules (bookings)
+	warnedSchedules bool        // the start-up warning about an old server was logged (Provision only)
+	serverVersion   func() string
 }
 
 // New builds a worker; Run starts it.
@@ -99,6 +102,7 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 		stopping: make(chan struct{}),
 		notReady: "starting: streams and consumer not provisioned yet",
 	}
+	w.serverVersion = deps.NC.ConnectedServerVersion
 	w.ackWaitNs.Store(int64(cfg.AckWait()))
 	m.reportReady(func() bool { return w.Ready() == nil })
 	m.reportPendingPublishes(js.PublishAsyncPending)
@@ -164,6 +168,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		"worker_id", w.id)
 
 	go w.reconcileLoop(ctx)
+	go w.pollGauges(ctx)
 	var running sync.WaitGroup
 	w.consume(ctx, hard, cons, &running)
 	w.log.Info("shutting down: fetching stopped, finishing deliveries in progress", "grace", w.cfg.ShutdownTimeout)
@@ -309,4 +314,30 @@ func (w *Worker) sleep(ctx context.Context, d time.Duration) bool {
 // jitter returns a duration in [d/2, 3d/2).
 func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d)
+}
+
+// pollGauges keeps the consumer and booking gauges current, every 5s until ctx ends.
+func (w *Worker) pollGauges(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if cons, err := w.js.Consumer(ictx, w.cfg.RequestStream, w.cfg.Consumer); err == nil {
+			info := cons.CachedInfo()
+			w.metrics.consumerPending.Set(float64(info.NumPending))
+			w.metrics.consumerAckPend.Set(float64(info.NumAckPending))
+			w.metrics.consumerRedelivd.Set(float64(info.NumRedelivered))
+		}
+		if w.schedules.Load() {
+			if n, err := w.pendingBookings(ictx); err == nil {
+				w.metrics.bookingsPending.Set(float64(n))
+			}
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

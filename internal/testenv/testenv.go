@@ -43,18 +43,35 @@ type Env struct {
 	Standin *plugnmeettest.Server
 	Cfg     worker.Config
 	Logs    *LogBuffer
+	// BeforeRun, when set, is called with each worker StartWorker builds, before it runs.
+	BeforeRun func(*worker.Worker)
 }
 
+// New starts a test's world with the stand-in's default options (no webhooks, rooms that close
+// 20 s after their last participant left).
 func New(t *testing.T, tweak ...func(*worker.Config)) *Env {
 	t.Helper()
-	opts := natstest.DefaultTestOptions
-	opts.Port = -1
-	opts.JetStream = true
-	opts.StoreDir = t.TempDir()
-	ns := natstest.RunServer(&opts)
+	return NewWithStandin(t, plugnmeettest.Options{Seed: 1}, tweak...)
+}
+
+// NewWithStandin is New with the stand-in started with opts (its API key and secret, when
+// empty, are APIKey and APISecret): a global WebhookURL, a short DepartureTimeout, a janitor...
+func NewWithStandin(t *testing.T, opts plugnmeettest.Options, tweak ...func(*worker.Config)) *Env {
+	t.Helper()
+	if opts.APIKey == "" {
+		opts.APIKey = APIKey
+	}
+	if opts.APISecret == "" {
+		opts.APISecret = APISecret
+	}
+	nopts := natstest.DefaultTestOptions
+	nopts.Port = -1
+	nopts.JetStream = true
+	nopts.StoreDir = t.TempDir()
+	ns := natstest.RunServer(&nopts)
 	t.Cleanup(ns.Shutdown)
 
-	standin := plugnmeettest.NewServer(plugnmeettest.Options{APIKey: APIKey, APISecret: APISecret, Seed: 1})
+	standin := plugnmeettest.NewServer(opts)
 	t.Cleanup(standin.Close)
 
 	cfg, err := worker.LoadConfig(context.Background(), MapLookup(map[string]string{
@@ -124,6 +141,9 @@ func (e *Env) StartWorker(api worker.RoomAPI) *Worker {
 	w, err := worker.New(e.Cfg, worker.Deps{NC: nc, API: api, Logger: log, Metrics: worker.NewMetrics(reg)})
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	if e.BeforeRun != nil {
+		e.BeforeRun(w)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	rw := &Worker{W: w, Reg: reg, Stop: cancel, Done: make(chan struct{})}
@@ -201,12 +221,14 @@ func (e *Env) PublishRaw(h nats.Header, body []byte) {
 
 // result is a result event read back from ROOM_EVENTS.
 type Result struct {
-	Ev      *event.Event
-	Subject string // the NATS subject it was stored under
-	MsgID   string // its Nats-Msg-Id
-	Created events.RoomCreated
-	Ended   events.RoomEnded
-	Failed  events.RoomFailed
+	Ev        *event.Event
+	Subject   string // the NATS subject it was stored under
+	MsgID     string // its Nats-Msg-Id
+	Created   events.RoomCreated
+	Ended     events.RoomEnded
+	Scheduled events.RoomScheduled
+	Cancelled events.RoomCancelled
+	Failed    events.RoomFailed
 }
 
 func (r Result) RequestID() string { s, _ := r.Ev.Extensions()[events.ExtRequestID].(string); return s }
@@ -246,6 +268,14 @@ func (e *Env) Results() []Result {
 			}
 		case events.TypeRoomEnded:
 			if err := json.Unmarshal(ev.Data(), &r.Ended); err != nil {
+				e.t.Fatal(err)
+			}
+		case events.TypeRoomScheduled:
+			if err := json.Unmarshal(ev.Data(), &r.Scheduled); err != nil {
+				e.t.Fatal(err)
+			}
+		case events.TypeRoomCancelled:
+			if err := json.Unmarshal(ev.Data(), &r.Cancelled); err != nil {
 				e.t.Fatal(err)
 			}
 		default:
