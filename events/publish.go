@@ -15,12 +15,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// DefaultSource is the source of a request built by NewCreateRoomRequest
-// without WithSource. Publishers should name themselves instead: a
+// DefaultSource is the source of a request built by NewCreateRoomRequest or
+// NewEndRoomRequest without WithSource. Publishers should name themselves instead: a
 // CloudEvents id is only unique within its source.
 const DefaultSource = "urn:roomworker:publisher"
 
-// RequestOption sets an attribute of the event NewCreateRoomRequest builds.
+// RequestOption sets an attribute of the event NewCreateRoomRequest or
+// NewEndRoomRequest builds.
 type RequestOption func(*event.Event)
 
 // WithID sets the event id (default: a fresh random UUID). Reuse an id only
@@ -32,7 +33,7 @@ func WithID(id string) RequestOption { return func(e *event.Event) { e.SetID(id)
 // (default DefaultSource).
 func WithSource(source string) RequestOption { return func(e *event.Event) { e.SetSource(source) } }
 
-// WithSubject sets the event subject (default: the data's room_id).
+// WithSubject sets the event subject (default: the request's room_id).
 func WithSubject(subject string) RequestOption {
 	return func(e *event.Event) { e.SetSubject(subject) }
 }
@@ -42,7 +43,7 @@ func WithTime(t time.Time) RequestOption { return func(e *event.Event) { e.SetTi
 
 // WithExtension sets an extension attribute, for example ExtTraceParent
 // with a W3C traceparent, which roomworker copies to the result. An invalid
-// name or value makes NewCreateRoomRequest fail.
+// name or value makes NewCreateRoomRequest or NewEndRoomRequest fail.
 func WithExtension(name string, value any) RequestOption {
 	return func(e *event.Event) { e.SetExtension(name, value) }
 }
@@ -75,18 +76,34 @@ func NewCreateRoomRequest(data any, opts ...RequestOption) (*event.Event, error)
 	if !json.Valid(body) {
 		return nil, errors.New("events: create-room request data is not valid JSON")
 	}
-	e := event.New(event.CloudEventsVersionV1)
-	e.SetID(uuid.NewString())
-	e.SetSource(DefaultSource)
-	e.SetType(TypeCreateRoom)
-	e.SetTime(time.Now().UTC())
+	subject := ""
 	var head struct {
 		RoomID any `json:"room_id"`
 	}
 	if json.Unmarshal(body, &head) == nil {
 		if id, ok := head.RoomID.(string); ok && id != "" {
-			e.SetSubject(id)
+			subject = id
 		}
+	}
+	e, err := newRequest(TypeCreateRoom, subject, body, opts)
+	if err != nil {
+		return nil, fmt.Errorf("events: create-room request: %w", err)
+	}
+	return e, nil
+}
+
+// newRequest builds a request event of type typ around the JSON data body
+// with the defaults of RequestOption (fresh UUID id, DefaultSource, now,
+// application/json) and subject, applies opts and checks the result is
+// valid CloudEvents 1.0 (an *InvalidEventError otherwise).
+func newRequest(typ, subject string, body []byte, opts []RequestOption) (*event.Event, error) {
+	e := event.New(event.CloudEventsVersionV1)
+	e.SetID(uuid.NewString())
+	e.SetSource(DefaultSource)
+	e.SetType(typ)
+	e.SetTime(time.Now().UTC())
+	if subject != "" {
+		e.SetSubject(subject)
 	}
 	e.SetDataContentType(event.ApplicationJSON)
 	e.DataEncoded = append([]byte(nil), body...)
@@ -103,7 +120,7 @@ func NewCreateRoomRequest(data any, opts ...RequestOption) (*event.Event, error)
 		validateEvent(&e, memberName, &p)
 	}
 	if err := p.err(""); err != nil {
-		return nil, fmt.Errorf("events: create-room request: %w", err)
+		return nil, err
 	}
 	return &e, nil
 }

@@ -158,6 +158,8 @@ func TestAsyncAPI(t *testing.T) {
 		"create-room.schema.json":  JSON(),
 		"room-created.schema.json": RoomCreatedJSON(),
 		"room-failed.schema.json":  RoomFailedJSON(),
+		"end-room.schema.json":     EndRoomJSON(),
+		"room-ended.schema.json":   RoomEndedJSON(),
 	}
 	var refs []string
 	var walk func(v any)
@@ -204,12 +206,16 @@ func TestAsyncAPI(t *testing.T) {
 	}
 
 	// Channels: address, message name and payload.
+	const lifecycleName = events.TypeLifecyclePrefix + "<event>"
 	channels := []struct {
 		channel, address, message, messageName, payload string
 	}{
 		{"roomsCreate", "rooms.create", "createRoom", events.TypeCreateRoom, "../schema/create-room.schema.json"},
 		{"roomsCreated", "rooms.created", "roomCreated", events.TypeRoomCreated, "../schema/room-created.schema.json"},
 		{"roomsFailed", "rooms.failed", "roomFailed", events.TypeRoomFailed, "../schema/room-failed.schema.json"},
+		{"roomsEnd", "rooms.end", "endRoom", events.TypeEndRoom, "../schema/end-room.schema.json"},
+		{"roomsEnded", "rooms.ended", "roomEnded", events.TypeRoomEnded, "../schema/room-ended.schema.json"},
+		{"roomsLifecycle", "rooms.lifecycle.{event}", "lifecycleEvent", lifecycleName, "#/components/schemas/lifecycleData"},
 	}
 	for _, c := range channels {
 		if got := lookup(t, doc, "/channels/"+c.channel+"/address"); got != c.address {
@@ -253,9 +259,18 @@ func TestAsyncAPI(t *testing.T) {
 		for i, ex := range examples {
 			ex := ex.(map[string]any)
 			payload := mustJSON(t, ex["payload"])
-			if ch.message == "createRoom" {
+			switch ch.message {
+			case "createRoom":
 				err = Validate(payload)
-			} else {
+			case "endRoom":
+				_, err = ParseEndRoom(payload)
+			case "lifecycleEvent":
+				// The webhook body has no schema file: the document describes it.
+				var sch *jsonschema.Schema
+				if sch, err = c.Compile(apiURL + ch.payload); err == nil {
+					err = sch.Validate(ex["payload"])
+				}
+			default:
 				err = ValidateResult(ch.messageName, payload)
 			}
 			if err != nil {
@@ -265,7 +280,15 @@ func TestAsyncAPI(t *testing.T) {
 			if err := headers.Validate(h); err != nil {
 				t.Errorf("%s example %d (%v) headers: %v", msg, i, ex["name"], err)
 			}
-			if h["ce-type"] != ch.messageName {
+			typ, _ := h["ce-type"].(string)
+			if ch.messageName == lifecycleName {
+				// plugnmeet.<the delivery's event>, deduplicated by the delivery id.
+				if typ != events.TypeLifecyclePrefix+ex["payload"].(map[string]any)["event"].(string) ||
+					h["Nats-Msg-Id"] != "plugnmeet-webhook:"+h["ce-id"].(string) {
+					t.Errorf("%s example %d: ce-type %v, Nats-Msg-Id %v, want plugnmeet.<payload event> and plugnmeet-webhook:<ce-id>",
+						msg, i, h["ce-type"], h["Nats-Msg-Id"])
+				}
+			} else if typ != ch.messageName {
 				t.Errorf("%s example %d: ce-type %v, want %s", msg, i, h["ce-type"], ch.messageName)
 			}
 		}

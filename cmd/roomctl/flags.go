@@ -32,3 +32,19 @@ func parseFlags(fs *flag.FlagSet, cmd, help string, e env, args []string) (code 
 	}
 	return exitOK, false
 }
+
+// parseInterspersed is parseFlags for a command whose flags may come before
+// and after its arguments ("roomctl end ROOM_ID -wait"); it returns the
+// arguments. After "--" the next argument is taken as it is.
+func parseInterspersed(fs *flag.FlagSet, cmd, help string, e env, args []string) (positional []string, code int, stop bool) {
+	for {
+		if code, stop := parseFlags(fs, cmd, help, e, args); stop {
+			return nil, code, true
+		}
+		if fs.NArg() == 0 {
+			return positional, exitOK, false
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}

@@ -1,7 +1,8 @@
 // Command roomctl is roomworker's operator and publisher CLI: it checks
 // create-room request files offline (validate, schema), publishes them as
-// room.create CloudEvents (publish), follows the results (watch), shows a
-// room's idempotency record (status) and republishes the requests behind
+// room.create CloudEvents (publish), ends rooms with room.end requests
+// (end), follows the results and the rooms' lifecycle events (watch), shows
+// a room's idempotency record (status) and republishes the requests behind
 // failures after an outage (replay).
 package main
 

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/roomworker/roomworker/events"
 	"github.com/roomworker/roomworker/worker"
 )
 
@@ -21,20 +22,25 @@ import (
 type settings struct {
 	NATS worker.NATSConfig
 
-	RequestSubject string `env:"REQUEST_SUBJECT, default=rooms.create"`
-	RequestStream  string `env:"REQUEST_STREAM, default=ROOM_REQUESTS"`
-	CreatedSubject string `env:"CREATED_SUBJECT, default=rooms.created"`
-	FailedSubject  string `env:"FAILED_SUBJECT, default=rooms.failed"`
-	EventsStream   string `env:"EVENTS_STREAM, default=ROOM_EVENTS"`
-	Bucket         string `env:"KV_BUCKET, default=roomworker_rooms"`
+	RequestSubject  string `env:"REQUEST_SUBJECT, default=rooms.create"`
+	EndSubject      string `env:"END_SUBJECT, default=rooms.end"`
+	RequestStream   string `env:"REQUEST_STREAM, default=ROOM_REQUESTS"`
+	CreatedSubject  string `env:"CREATED_SUBJECT, default=rooms.created"`
+	EndedSubject    string `env:"ENDED_SUBJECT, default=rooms.ended"`
+	FailedSubject   string `env:"FAILED_SUBJECT, default=rooms.failed"`
+	EventsStream    string `env:"EVENTS_STREAM, default=ROOM_EVENTS"`
+	LifecycleStream string `env:"LIFECYCLE_STREAM, default=ROOM_LIFECYCLE"`
+	LifecyclePrefix string `env:"LIFECYCLE_SUBJECT_PREFIX, default=rooms.lifecycle"`
+	Bucket          string `env:"KV_BUCKET, default=roomworker_rooms"`
 }
 
 // envHelp is the environment section of the NATS commands' --help.
 const envHelp = `Environment (the worker's variables, same defaults):
   NATS_URL (nats://127.0.0.1:4222), NATS_CREDS, NATS_NKEY, NATS_CA, NATS_CERT, NATS_KEY,
-  REQUEST_SUBJECT (rooms.create), REQUEST_STREAM (ROOM_REQUESTS), CREATED_SUBJECT
-  (rooms.created), FAILED_SUBJECT (rooms.failed), EVENTS_STREAM (ROOM_EVENTS),
-  KV_BUCKET (roomworker_rooms).
+  REQUEST_SUBJECT (rooms.create), END_SUBJECT (rooms.end), REQUEST_STREAM (ROOM_REQUESTS),
+  CREATED_SUBJECT (rooms.created), ENDED_SUBJECT (rooms.ended), FAILED_SUBJECT
+  (rooms.failed), EVENTS_STREAM (ROOM_EVENTS), LIFECYCLE_STREAM (ROOM_LIFECYCLE),
+  LIFECYCLE_SUBJECT_PREFIX (rooms.lifecycle), KV_BUCKET (roomworker_rooms).
 `
 
 // loadSettings reads the settings; an empty variable counts as unset.
@@ -52,6 +58,8 @@ func loadSettings(ctx context.Context, getenv func(string) string) (settings, er
 	}
 	for _, n := range []struct{ name, v string }{
 		{"REQUEST_SUBJECT", s.RequestSubject}, {"CREATED_SUBJECT", s.CreatedSubject}, {"FAILED_SUBJECT", s.FailedSubject},
+		{"END_SUBJECT", s.EndSubject}, {"ENDED_SUBJECT", s.EndedSubject}, {"LIFECYCLE_STREAM", s.LifecycleStream},
+		{"LIFECYCLE_SUBJECT_PREFIX", s.LifecyclePrefix},
 		{"REQUEST_STREAM", s.RequestStream}, {"EVENTS_STREAM", s.EventsStream}, {"KV_BUCKET", s.Bucket},
 	} {
 		if strings.ContainsAny(n.v, " \t*>") {
@@ -94,8 +102,31 @@ func connect(ctx context.Context, getenv func(string) string) (*session, error) 
 
 func (s *session) close() { s.nc.Close() }
 
-// resultSubjects are the subjects results are stored under.
+// resultSubjects are the subjects the results of room.create requests are
+// stored under.
 func (s *session) resultSubjects() []string { return []string{s.CreatedSubject, s.FailedSubject} }
+
+// endResultSubjects are the subjects the results of room.end requests are
+// stored under.
+func (s *session) endResultSubjects() []string { return []string{s.EndedSubject, s.FailedSubject} }
+
+// resultSubject is the subject results of type typ are stored under ("" for
+// a type that is no result).
+func (s *session) resultSubject(typ string) string {
+	switch typ {
+	case events.TypeRoomCreated:
+		return s.CreatedSubject
+	case events.TypeRoomEnded:
+		return s.EndedSubject
+	case events.TypeRoomFailed:
+		return s.FailedSubject
+	}
+	return ""
+}
+
+// lifecycleSubject is the subject lifecycle events of plugNmeet event name
+// are stored under; ">" gives the wildcard for all of them.
+func (s *session) lifecycleSubject(name string) string { return s.LifecyclePrefix + "." + name }
 
 // streamHint explains a missing stream: the worker creates the streams.
 func streamHint(err error, stream string) error {

@@ -121,7 +121,7 @@ func runPublish(ctx context.Context, e env, args []string) int {
 	// publishing, so a fast worker's answer cannot be missed.
 	var results jetstream.MessagesContext
 	if *wait {
-		if results, err = s.resultsAfterNow(ctx); err != nil {
+		if results, err = s.resultsAfterNow(ctx, s.resultSubjects()); err != nil {
 			return fail(err)
 		}
 		defer func() { results.Stop() }()
@@ -147,22 +147,23 @@ func runPublish(ctx context.Context, e env, args []string) int {
 	if ack.Duplicate {
 		// The first copy's result may be stored already: look from the start.
 		results.Stop()
-		if results, err = s.resultsFrom(ctx, jetstream.DeliverAllPolicy); err != nil {
+		if results, err = s.resultsFrom(ctx, s.resultSubjects(), jetstream.DeliverAllPolicy); err != nil {
 			return fail(err)
 		}
 	}
-	return waitResult(ctx, e, s, results, ev, *timeout, *format)
+	return waitResult(ctx, e, cmd, results, ev, *timeout, func(r *resultEvent) (string, error) { return r.format(*format) })
 }
 
-// resultsAfterNow starts reading results stored after this call.
-func (s *session) resultsAfterNow(ctx context.Context) (jetstream.MessagesContext, error) {
-	return s.resultsFrom(ctx, jetstream.DeliverNewPolicy)
+// resultsAfterNow starts reading the results on subjects stored after this
+// call.
+func (s *session) resultsAfterNow(ctx context.Context, subjects []string) (jetstream.MessagesContext, error) {
+	return s.resultsFrom(ctx, subjects, jetstream.DeliverNewPolicy)
 }
 
-// resultsFrom starts reading the results in the events stream with policy
-// DeliverAll or DeliverNew.
-func (s *session) resultsFrom(ctx context.Context, policy jetstream.DeliverPolicy) (jetstream.MessagesContext, error) {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: s.resultSubjects(), DeliverPolicy: policy}
+// resultsFrom starts reading the results on subjects in the events stream
+// with policy DeliverAll or DeliverNew.
+func (s *session) resultsFrom(ctx context.Context, subjects []string, policy jetstream.DeliverPolicy) (jetstream.MessagesContext, error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: subjects, DeliverPolicy: policy}
 	if policy == jetstream.DeliverNewPolicy {
 		// DeliverNew would start wherever the stream is when the consumer
 		// is created on the server, which happens lazily: pin the position.
@@ -184,8 +185,11 @@ func (s *session) resultsFrom(ctx context.Context, policy jetstream.DeliverPolic
 	return it, nil
 }
 
-// waitResult prints the result of request ev when it arrives.
-func waitResult(ctx context.Context, e env, s *session, results jetstream.MessagesContext, ev *event.Event, timeout time.Duration, format string) int {
+// waitResult prints the result of request ev, rendered by render, when it
+// arrives; cmd names the command in messages. The exit status is 0 for a
+// success, 1 for room.failed, 2 when no result came.
+func waitResult(ctx context.Context, e env, cmd string, results jetstream.MessagesContext, ev *event.Event, timeout time.Duration,
+	render func(*resultEvent) (string, error)) int {
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	code := exitUsage
@@ -194,7 +198,7 @@ func waitResult(ctx context.Context, e env, s *session, results jetstream.Messag
 		if err != nil || !r.answers(ev) {
 			return false, nil // someone else's result, or not one roomctl can read
 		}
-		line, err := r.format(format)
+		line, err := render(r)
 		if err != nil {
 			return true, err
 		}
@@ -207,15 +211,15 @@ func waitResult(ctx context.Context, e env, s *session, results jetstream.Messag
 	})
 	switch {
 	case err != nil:
-		fmt.Fprintf(e.stderr, "roomctl publish: %v\n", err)
+		fmt.Fprintf(e.stderr, "roomctl %s: %v\n", cmd, err)
 		return exitUsage
 	case code != exitUsage:
 		return code
 	case ctx.Err() != nil:
-		fmt.Fprintln(e.stderr, "roomctl publish: interrupted while waiting for the result")
+		fmt.Fprintf(e.stderr, "roomctl %s: interrupted while waiting for the result\n", cmd)
 	default:
-		fmt.Fprintf(e.stderr, "roomctl publish: no result for %s within %s (is roomworker running? \"roomctl watch\" shows results as they come)\n",
-			printable(ev.ID()), timeout)
+		fmt.Fprintf(e.stderr, "roomctl %s: no result for %s within %s (is roomworker running? \"roomctl watch\" shows results as they come)\n",
+			cmd, printable(ev.ID()), timeout)
 	}
 	return exitUsage
 }

@@ -17,6 +17,7 @@ type resultEvent struct {
 	ev        *event.Event
 	requestID string
 	created   events.RoomCreated // when ev is room.created
+	ended     events.RoomEnded   // when ev is room.ended
 	failed    events.RoomFailed  // when ev is room.failed
 	stored    time.Time          // when JetStream stored it
 }
@@ -35,6 +36,8 @@ func decodeResult(m jetstream.Msg) (*resultEvent, error) {
 	switch ev.Type() {
 	case events.TypeRoomCreated:
 		err = json.Unmarshal(ev.Data(), &r.created)
+	case events.TypeRoomEnded:
+		err = json.Unmarshal(ev.Data(), &r.ended)
 	case events.TypeRoomFailed:
 		err = json.Unmarshal(ev.Data(), &r.failed)
 	default:
@@ -54,36 +57,34 @@ func (r *resultEvent) answers(ev *event.Event) bool {
 
 // roomID is the room the result is about ("" when unknown).
 func (r *resultEvent) roomID() string {
-	if r.ev.Type() == events.TypeRoomCreated {
+	switch r.ev.Type() {
+	case events.TypeRoomCreated:
 		return r.created.RoomID
+	case events.TypeRoomEnded:
+		return r.ended.RoomID
 	}
 	return r.failed.RoomID
 }
+
+// eventType is the CloudEvents type of the result.
+func (r *resultEvent) eventType() string { return r.ev.Type() }
 
 // format renders r as one line: the JSON event format ("json") or words
 // ("text").
 func (r *resultEvent) format(format string) (string, error) {
 	if format == "json" {
-		b, err := json.Marshal(r.ev)
-		if err != nil {
-			return "", fmt.Errorf("render event %s: %w", r.ev.ID(), err)
-		}
-		return string(b), nil
+		return rawJSON(r.ev)
 	}
 	var sb strings.Builder
-	at := r.ev.Time()
-	if at.IsZero() {
-		at = r.stored
-	}
-	fmt.Fprintf(&sb, "%s %s", at.UTC().Format(time.RFC3339), r.ev.Type())
-	room := r.roomID()
-	if room == "" {
-		room = "-"
-	}
-	fmt.Fprintf(&sb, " room=%s request=%s", printable(room), printable(r.requestID))
-	if r.ev.Type() == events.TypeRoomCreated {
+	lineStart(&sb, r.ev, r.stored, r.roomID())
+	fmt.Fprintf(&sb, " request=%s", printable(r.requestID))
+	switch r.ev.Type() {
+	case events.TypeRoomCreated:
 		c := r.created
 		fmt.Fprintf(&sb, " sid=%s attempts=%d duplicate=%v warnings=%d", printable(c.SID), c.Attempts, c.Duplicate, len(c.Warnings))
+		return sb.String(), nil
+	case events.TypeRoomEnded:
+		fmt.Fprintf(&sb, " already_ended=%v attempts=%d", r.ended.AlreadyEnded, r.ended.Attempts)
 		return sb.String(), nil
 	}
 	f := r.failed
@@ -93,6 +94,29 @@ func (r *resultEvent) format(format string) (string, error) {
 	}
 	fmt.Fprintf(&sb, ": %s", printable(f.Message))
 	return sb.String(), nil
+}
+
+// rawJSON renders ev in the JSON event format, on one line.
+func rawJSON(ev *event.Event) (string, error) {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return "", fmt.Errorf("render event %s: %w", printable(ev.ID()), err)
+	}
+	return string(b), nil
+}
+
+// lineStart writes the start every text line shares: the event time (when
+// JetStream stored it if the event has none), the type and the room ("-"
+// when unknown).
+func lineStart(sb *strings.Builder, ev *event.Event, stored time.Time, room string) {
+	at := ev.Time()
+	if at.IsZero() {
+		at = stored
+	}
+	if room == "" {
+		room = "-"
+	}
+	fmt.Fprintf(sb, "%s %s room=%s", at.UTC().Format(time.RFC3339), printable(ev.Type()), printable(room))
 }
 
 // checkFormat validates a --format value.

@@ -41,6 +41,7 @@ func commands() []command {
 		validateCommand(),
 		schemaCommand(),
 		publishCommand(),
+		endCommand(),
 		watchCommand(),
 		statusCommand(),
 		replayCommand(),
@@ -83,7 +84,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func usage(w io.Writer, cmds []command) {
 	fmt.Fprintln(w, "Usage: roomctl COMMAND [ARGS...]")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "roomctl works with roomworker's create-room requests.")
+	fmt.Fprintln(w, "roomctl works with roomworker's room requests (room.create, room.end) and events.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range cmds {

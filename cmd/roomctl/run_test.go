@@ -74,6 +74,18 @@ func TestRunDispatch(t *testing.T) {
 		{"replay --help", []string{"replay", "--help"}, 0, "REQUEST_RETENTION=limits", ""},
 		{"help lists replay", []string{"--help"}, 0, "replay     republish the requests behind room.failed results", ""},
 		{"stdin twice", []string{"validate", "-", "-"}, 2, "", `"-" (standard input) given more than once`},
+		{"help lists end", []string{"--help"}, 0, "end        end a room's live session (publish a room.end request)", ""},
+		{"end --help", []string{"end", "--help"}, 0, "Usage: roomctl end ROOM_ID [flags]", ""},
+		{"help end", []string{"help", "end"}, 0, "already ended ROOM_ID", ""},
+		{"end -h after ROOM_ID", []string{"end", "r1", "-h"}, 0, "-wait", ""},
+		{"end without ROOM_ID", []string{"end", "-wait"}, 2, "", "roomctl end: no ROOM_ID given"},
+		{"end two rooms", []string{"end", "a", "-wait", "b"}, 2, "", "roomctl end: one ROOM_ID at a time, got 2"},
+		{"end bad timeout", []string{"end", "-timeout", "0s", "r1"}, 2, "", "-timeout must be positive"},
+		{"end bad format", []string{"end", "r1", "-format", "yaml"}, 2, "", "-format must be json or text"},
+		{"end bad flag", []string{"end", "r1", "-bogus"}, 2, "", "flag provided but not defined: -bogus"},
+		{"end bad source", []string{"end", "-source", "a\nb", "r1"}, 2, "", `member "source"`},
+		{"watch --help lists lifecycle", []string{"watch", "--help"}, 0, "plugnmeet.<event>", ""},
+		{"watch bad type", []string{"watch", "-type", "room.create"}, 2, "", `"room.create" is not a type watch shows`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
