@@ -346,8 +346,8 @@ func TestWebhooksEmptyTimeout(t *testing.T) {
 // Bodies have the key sets of the recorded ones, event by event.
 func TestWebhookBodiesLikeRecorded(t *testing.T) {
 	recorded := map[string]map[string]any{}
-	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "plugnmeet-recorded", "webhooks", "S*-global.json"))
-	bFiles, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "plugnmeet-recorded", "webhooks", "B*-global.json"))
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "webhooks", "S*-global.json"))
+	bFiles, _ := filepath.Glob(filepath.Join("..", "testdata", "webhooks", "B*-global.json"))
 	for _, f := range append(files, bFiles...) {
 		raw, err := os.ReadFile(f)
 		if err != nil {
