@@ -135,3 +135,44 @@ func resultProblems(e *jsonschema.ValidationError) []string {
 	sort.Strings(out)
 	return out
 }
+
+//go:embed lifecycle-event.schema.json
+var lifecycleSchema []byte
+
+// LifecycleEventJSON returns the bytes of lifecycle-event.schema.json, the JSON Schema (draft
+// 2020-12) of the data of a plugnmeet.<event> lifecycle event. The caller owns the slice.
+func LifecycleEventJSON() []byte { return bytes.Clone(lifecycleSchema) }
+
+var lifecycleValidator = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(lifecycleSchema))
+	if err != nil {
+		return nil, fmt.Errorf("schema: decoding the lifecycle event schema: %w", err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	const id = "https://github.com/roomworker/roomworker/schema/lifecycle-event.schema.json"
+	if err := c.AddResource(id, doc); err != nil {
+		return nil, err
+	}
+	return c.Compile(id)
+})
+
+// ValidateLifecycleEvent checks the data of a plugnmeet.<event> lifecycle event against its JSON
+// Schema. An error for invalid data matches ErrInvalidResult.
+func ValidateLifecycleEvent(data []byte) error {
+	sch, err := lifecycleValidator()
+	if err != nil {
+		return err
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("%w: lifecycle event data is not JSON: %v", ErrInvalidResult, err)
+	}
+	err = sch.Validate(doc)
+	var verr *jsonschema.ValidationError
+	if errors.As(err, &verr) {
+		return fmt.Errorf("%w: lifecycle event data: %s", ErrInvalidResult, strings.Join(resultProblems(verr), "; "))
+	}
+	return err
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/roomworker/roomworker/events"
 	"github.com/roomworker/roomworker/internal/testenv"
+	"github.com/roomworker/roomworker/schema"
 	"github.com/roomworker/roomworker/worker"
 )
 
@@ -51,6 +52,9 @@ func TestReconciliationEndsVanishedRooms(t *testing.T) {
 	}
 	if dec.Type() != "plugnmeet.session_ended" || dec.Subject() != "vanishes" || fmt.Sprint(dec.Extensions()[events.ExtReconciled]) != "true" {
 		t.Errorf("got %s subject %s extensions %v", dec.Type(), dec.Subject(), dec.Extensions())
+	}
+	if err := schema.ValidateLifecycleEvent(dec.Data()); err != nil {
+		t.Errorf("the reconciled event breaks schema/lifecycle-event.schema.json: %v", err)
 	}
 	var data struct {
 		Room struct{ RoomID, SID string } `json:"room"`

@@ -29,6 +29,7 @@ import (
 	"github.com/roomworker/roomworker/events"
 	"github.com/roomworker/roomworker/internal/testenv"
 	"github.com/roomworker/roomworker/plugnmeet"
+	"github.com/roomworker/roomworker/schema"
 	"github.com/roomworker/roomworker/worker"
 )
 
@@ -338,6 +339,9 @@ func TestWebhookRecordedDeliveriesBecomeLifecycleEvents(t *testing.T) {
 				if c.got != c.want {
 					t.Errorf("%s %q, want %q", c.what, c.got, c.want)
 				}
+			}
+			if err := schema.ValidateLifecycleEvent(ev.Data()); err != nil {
+				t.Errorf("the event data breaks schema/lifecycle-event.schema.json: %v", err)
 			}
 			if got, want := decodeJSON(t, ev.Data()), wantData(t, d.Body); !reflect.DeepEqual(got, want) {
 				t.Errorf("data differs from the body with metadata decoded:\n got %s\nbody %s", ev.Data(), d.Body)
