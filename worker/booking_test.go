@@ -225,3 +225,26 @@ func TestOldServerRefusesBookings(t *testing.T) {
 	e.Publish(now)
 	resultOf(t, e, now.ID(), events.TypeRoomCreated, 5*time.Second)
 }
+
+// A booking moved to "now" creates at once and replaces the pending booking: no second creation
+// when the old time comes.
+func TestBookingMovedToNowReplacesThePendingOne(t *testing.T) {
+	t.Parallel()
+	e := testenv.New(t, lead(time.Second))
+	e.StartWorker(nil)
+	old := booking("moved-now", time.Now().Add(4*time.Second))
+	e.Publish(old)
+	resultOf(t, e, old.ID(), events.TypeRoomScheduled, 2*time.Second)
+	now := booking("moved-now", time.Now())
+	e.Publish(now)
+	resultOf(t, e, now.ID(), events.TypeRoomCreated, 3*time.Second)
+	time.Sleep(4 * time.Second)
+	for _, r := range e.Results() {
+		if r.RequestID() == old.ID() && r.Ev.Type() != events.TypeRoomScheduled {
+			t.Errorf("the replaced booking got %s: %s", r.Ev.Type(), r.Ev.Data())
+		}
+	}
+	if n := e.Standin.CreateCalls("moved-now"); n != 1 {
+		t.Errorf("%d create calls, want 1", n)
+	}
+}

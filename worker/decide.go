@@ -147,6 +147,17 @@ func (w *Worker) decide(ctx context.Context, d *delivery) verdict {
 		return w.book(ctx, d, start) // validated now, created CREATE_LEAD before the start
 	case booked && d.msg.Headers().Get(schedulerHeader) != "":
 		d.fireLag = d.start.Sub(w.createAt(start)) // a booking its schedule fired
+	case booked && w.schedules.Load():
+		// A booking moved to now replaces the room's pending booking, like any rebooking.
+		pending, err := w.pendingBooking(d.ops, req.roomID)
+		if err != nil {
+			return natsTrouble(err)
+		}
+		v := w.createRoom(ctx, d)
+		if pending != nil && v.result != nil && v.result.typ == events.TypeRoomCreated {
+			v.purge = w.scheduleSubject(req.roomID)
+		}
+		return v
 	}
 	return w.createRoom(ctx, d)
 }
