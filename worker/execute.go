@@ -113,14 +113,16 @@ func (w *Worker) execute(ctx context.Context, d *delivery, v verdict) {
 		// The result is stored: the counter has served its purpose.
 		cctx, cancel := context.WithTimeout(d.ops, 5*time.Second)
 		if err := w.store.clearAttempts(cctx, d.req.key); err != nil {
-			d.log.Debug("could not clear attempt counter; it expires with the idempotency window", "err", err)
+			d.log.Debug("could not clear attempt counter; it expires on its own (24h at least)", "err", err)
 		}
 		cancel()
 	}
 	r := v.result
-	outcome := strings.TrimPrefix(r.typ, "room.") // created, ended, failed
+	outcome := strings.TrimPrefix(r.typ, "room.") // created, ended, scheduled, cancelled, failed
 	w.metrics.results.WithLabelValues(outcome, r.label).Inc()
-	w.metrics.attempts.Observe(float64(r.attempts))
+	if r.typ != events.TypeRoomScheduled { // not the request's last word: its room.created follows
+		w.metrics.attempts.Observe(float64(r.attempts))
+	}
 	w.metrics.warnings.Add(float64(r.warnings))
 	if v.hit {
 		w.metrics.idempotencyHits.Inc()
