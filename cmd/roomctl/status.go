@@ -111,7 +111,9 @@ func runStatus(ctx context.Context, e env, args []string) int {
 	if entry != nil {
 		state = rec.State
 	}
-	if leaseEntry != nil {
+	// A lease held for the request that wrote the record is that request finishing (its result is
+	// being published): not news.
+	if leaseEntry != nil && !(entry != nil && lease.RequestID == rec.RequestID) {
 		state += "; a worker is working on the room now"
 		if lease.Holder != "" {
 			state += " (" + printable(lease.Holder) + ", request " + printable(lease.RequestID) + ")"
