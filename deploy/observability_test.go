@@ -32,6 +32,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/roomworker/roomworker/events"
+	"github.com/roomworker/roomworker/plugnmeet"
 )
 
 const (
@@ -270,6 +271,9 @@ func TestDashboardImportsIntoStockGrafana(t *testing.T) {
 		"attempts":                `roomworker_attempts_bucket`,
 		"plugNmeet error classes": `by \(route, class\) \(rate\(roomworker_plugnmeet_requests_total`,
 		"in-flight per replica":   `by \(instance\) \(roomworker_inflight`,
+		"live rooms":              `roomworker_lifecycle_events_published_total\{[^}]*event="room_created"\}\) - sum\(roomworker_lifecycle_events_published_total\{[^}]*event="session_ended"`,
+		"participants per minute": `rate\(roomworker_lifecycle_events_published_total\{[^}]*event="participant_joined"\}\[\$__rate_interval\]\)\) \* 60`,
+		"webhooks by verdict":     `by \(verdict\) \(rate\(roomworker_webhooks_received_total`,
 	} {
 		if !regexp.MustCompile(re).MatchString(exprs) {
 			t.Errorf("no panel shows %s (no query matching %s)", what, re)
@@ -306,16 +310,19 @@ func TestOperatorSurfaceAgainstPrometheus(t *testing.T) {
 	tmp := t.TempDir()
 
 	// The plugNmeet stand-in as its own process, so faults can be switched over its admin API.
-	standinAddr := freeAddr(t)
+	// Its webhooks (plugNmeet's global webhook_conf.url) go to the worker's receiver.
+	standinAddr, webhookAddr := freeAddr(t), freeAddr(t)
+	webhookURL := "http://" + webhookAddr + "/webhook"
 	standin := startProcess(t, "plugnmeet-standin", filepath.Join(bin, "plugnmeet-standin"),
-		[]string{"-addr", standinAddr}, []string{"PLUGNMEET_API_KEY=" + apiKey, "PLUGNMEET_API_SECRET=" + apiSecret})
+		[]string{"-addr", standinAddr, "-webhook-url", webhookURL, "-departure-timeout", "1s"},
+		[]string{"PLUGNMEET_API_KEY=" + apiKey, "PLUGNMEET_API_SECRET=" + apiSecret})
 	standinURL := "http://" + standinAddr
 	waitHTTP(t, standinURL+"/_standin/stats", 200, 15*time.Second, standin)
 
 	metricsAddr := freeAddr(t)
 	worker := startProcess(t, "roomworker", filepath.Join(bin, "roomworker"), []string{"-dev"}, []string{
 		"PLUGNMEET_URL=" + standinURL, "PLUGNMEET_API_KEY=" + apiKey, "PLUGNMEET_API_SECRET=" + apiSecret,
-		"METRICS_ADDR=" + metricsAddr, "LOG_FORMAT=json", "LOG_LEVEL=info",
+		"METRICS_ADDR=" + metricsAddr, "WEBHOOK_ADDR=" + webhookAddr, "LOG_FORMAT=json", "LOG_LEVEL=info",
 		"MAX_ATTEMPTS=2", "RETRY_BASE_DELAY=20ms", "RETRY_MAX_DELAY=100ms", "REQUEST_TIMEOUT=2s",
 	})
 	natsURL := worker.waitStdout(t, regexp.MustCompile(`embedded NATS JetStream at (nats://\S+)`), 20*time.Second)
@@ -424,6 +431,47 @@ scrape_configs:
 		if !strings.Contains(scrape, want) {
 			t.Errorf("after recovery, /metrics lacks %q", strings.TrimSpace(want))
 		}
+	}
+
+	// Phase 4: the room lifecycle. A participant joins and leaves ops-01, which closes; and someone
+	// posts forged webhooks (signed with another secret) to the receiver.
+	for _, action := range []string{"join", "leave"} {
+		controlPost(t, standinURL+"/_standin/rooms/ops-01/"+action+"?user=alice")
+	}
+	forged := `{"event":"room_finished","room":{"sid":"forged","room_id":"ops-02"},"id":"EV_forged","created_at":"1796058315"}`
+	token, err := plugnmeet.SignWebhook(apiKey, "not-"+apiSecret, []byte(forged), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if code := postWebhook(t, webhookURL, token, forged); code != http.StatusUnauthorized {
+			t.Errorf("forged webhook answered %d, want 401", code)
+		}
+	}
+	waitScrape(t, metricsURL, `roomworker_lifecycle_events_published_total{event="session_ended"} 1`, 20*time.Second, worker)
+	scrape = get(t, metricsURL+"/metrics")
+	for _, want := range []string{
+		`roomworker_lifecycle_events_published_total{event="participant_joined"} 1`,
+		`roomworker_lifecycle_events_published_total{event="room_finished"} 1`,
+		`roomworker_webhooks_received_total{verdict="unverified"} 3`,
+		`roomworker_webhooks_unverified_total{reason="bad_signature"} 3`,
+	} {
+		if !strings.Contains(scrape, want+"\n") {
+			t.Errorf("after the lifecycle phase, /metrics lacks %s", want)
+		}
+	}
+	if prom != nil {
+		waitAlertState(t, promURL, "RoomworkerWebhooksUnverified", "pending", 20*time.Second)
+		// The dashboard's live rooms are the rooms the stand-in has open (every webhook was stored).
+		var st struct {
+			ActiveRooms int `json:"active_rooms"`
+		}
+		if err := json.Unmarshal([]byte(get(t, standinURL+"/_standin/stats")), &st); err != nil {
+			t.Fatal(err)
+		}
+		live := substitute(panelExpr(t, "Live rooms"), "roomworker", ".*")
+		waitQuery(t, promURL, fmt.Sprintf("(%s) == %d", live, st.ActiveRooms), 20*time.Second)
+		waitQuery(t, promURL, substitute(panelExpr(t, "Participants joined per minute"), "roomworker", ".*")+" > 0", 20*time.Second)
 	}
 
 	t.Run("promtool check metrics", func(t *testing.T) {
@@ -753,6 +801,67 @@ func setFaults(t *testing.T, standinURL, faults string) {
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("PUT /_standin/faults %s: %d %s", faults, resp.StatusCode, b)
 	}
+}
+
+// controlPost calls one of the stand-in's control endpoints (POST, no body), which must answer 200.
+func controlPost(t *testing.T, u string) {
+	t.Helper()
+	resp, err := client.Post(u, "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %d %s", u, resp.StatusCode, b)
+	}
+}
+
+// postWebhook posts a webhook delivery with token in Authorization and Hash-Token, as plugNmeet
+// does, and returns the status.
+func postWebhook(t *testing.T, u, token, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", token)
+	req.Header.Set("Hash-Token", token)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitScrape polls /metrics until it holds the line want.
+func waitScrape(t *testing.T, metricsURL, want string, within time.Duration, p *process) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !strings.Contains(get(t, metricsURL+"/metrics"), want+"\n") {
+		if err := p.exited(); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics did not show %s within %s", want, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// panelExpr is the first query of the dashboard panel titled title.
+func panelExpr(t *testing.T, title string) string {
+	t.Helper()
+	for _, p := range loadDashboard(t).Panels {
+		if p.Title == title && len(p.Targets) > 0 {
+			return p.Targets[0].Expr
+		}
+	}
+	t.Fatalf("the dashboard has no panel %q", title)
+	return ""
 }
 
 // --- requests and results -------------------------------------------------------------------

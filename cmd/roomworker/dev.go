@@ -1,16 +1,20 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/roomworker/roomworker/plugnmeet/plugnmeettest"
+	"github.com/roomworker/roomworker/worker"
 )
 
 // Credentials of the development stand-in. They only ever protect a loopback test server.
@@ -19,14 +23,21 @@ const (
 	devAPISecret = "roomworker-dev-secret"
 )
 
+// devDepartureTimeout is how long the dev stand-in keeps a room after its last participant left
+// (LiveKit's 20 s, shortened so the lifecycle shows in seconds); session_ended follows 1/20 later.
+const devDepartureTimeout = 2 * time.Second
+
 // devEnvironment is what -dev runs beside the worker: an embedded NATS JetStream server with a
 // temporary store, and the plugNmeet stand-in (unless PLUGNMEET_URL points at a real server).
 type devEnvironment struct {
-	ns       *server.Server
-	storeDir string
-	standin  *plugnmeettest.Server
-	env      map[string]string
-	parent   lookupFunc
+	ns         *server.Server
+	storeDir   string
+	standin    *plugnmeettest.Server
+	standinURL string       // where the stand-in and its control endpoints answer
+	standinSrv *http.Server // serves them
+	webhookURL string       // the stand-in's global webhook_conf.url: the worker's receiver
+	env        map[string]string
+	parent     lookupFunc
 }
 
 func startDev(parent lookupFunc, quiet bool, stdout io.Writer) (*devEnvironment, error) {
@@ -63,10 +74,10 @@ func startDev(parent lookupFunc, quiet bool, stdout io.Writer) (*devEnvironment,
 	d.env["NATS_URL"] = ns.ClientURL()
 
 	if _, ok := parent("PLUGNMEET_URL"); !ok {
-		d.standin = plugnmeettest.NewServer(plugnmeettest.Options{APIKey: devAPIKey, APISecret: devAPISecret})
-		d.env["PLUGNMEET_URL"] = d.standin.URL
-		d.env["PLUGNMEET_API_KEY"] = devAPIKey
-		d.env["PLUGNMEET_API_SECRET"] = devAPISecret
+		if err := d.startStandin(parent); err != nil {
+			d.Close()
+			return nil, err
+		}
 	}
 	if _, ok := parent("METRICS_ADDR"); !ok {
 		d.env["METRICS_ADDR"] = "127.0.0.1:9090"
@@ -87,6 +98,90 @@ func startDev(parent lookupFunc, quiet bool, stdout io.Writer) (*devEnvironment,
 	return d, nil
 }
 
+// startStandin starts the plugNmeet stand-in on a free loopback port, with the worker's webhook
+// receiver (WEBHOOK_ADDR, a free loopback port unless set) as its global webhook URL, and the
+// control endpoints POST /_standin/rooms/{room_id}/join?user=U and .../leave?user=U beside the API.
+func (d *devEnvironment) startStandin(parent lookupFunc) error {
+	addr, ok := parent("WEBHOOK_ADDR")
+	if !ok || addr == "" {
+		free, err := freeLoopbackAddr()
+		if err != nil {
+			return fmt.Errorf("webhook receiver: %w", err)
+		}
+		addr = free
+		d.env["WEBHOOK_ADDR"] = addr
+	}
+	d.webhookURL = receiverURL(addr)
+	d.standin = plugnmeettest.NewHandler(plugnmeettest.Options{
+		APIKey: devAPIKey, APISecret: devAPISecret,
+		WebhookURL: d.webhookURL, DepartureTimeout: devDepartureTimeout,
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("plugNmeet stand-in: %w", err)
+	}
+	d.standinURL = "http://" + ln.Addr().String()
+	d.standinSrv = &http.Server{Handler: standinMux(d.standin), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = d.standinSrv.Serve(ln) }()
+	d.env["PLUGNMEET_URL"] = d.standinURL
+	d.env["PLUGNMEET_API_KEY"] = devAPIKey
+	d.env["PLUGNMEET_API_SECRET"] = devAPISecret
+	return nil
+}
+
+// standinMux serves the stand-in, and the participant controls of cmd/plugnmeet-standin.
+func standinMux(s *plugnmeettest.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", s)
+	participant := func(act func(roomID, userID string) error) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			roomID, user := r.PathValue("room_id"), r.URL.Query().Get("user")
+			status, answer := http.StatusBadRequest, any(map[string]string{"error": "want ?user=<user_id>"})
+			switch err := act(roomID, user); {
+			case user == "": // act refused it too
+			case errors.Is(err, plugnmeettest.ErrRoomNotActive):
+				status, answer = http.StatusNotFound, map[string]string{"error": err.Error()}
+			case err != nil:
+				status, answer = http.StatusConflict, map[string]string{"error": err.Error()}
+			default:
+				status, answer = http.StatusOK, map[string]any{"room_id": roomID, "participants": s.Participants(roomID)}
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(answer)
+		}
+	}
+	mux.HandleFunc("POST /_standin/rooms/{room_id}/join", participant(s.Join))
+	mux.HandleFunc("POST /_standin/rooms/{room_id}/leave", participant(s.Leave))
+	mux.HandleFunc("GET /_standin/stats", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s.Stats())
+	})
+	return mux
+}
+
+// receiverURL is the URL of the webhook receiver listening on addr, as a loopback client
+// reaches it; "" when addr names no port to reach (":0").
+func receiverURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "0" || port == "" {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + worker.WebhookPath
+}
+
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return "127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+}
+
 // lookup answers from the dev overrides first; in dev mode the embedded servers win over
 // NATS_URL, while an explicit PLUGNMEET_URL selects a real plugNmeet.
 func (d *devEnvironment) lookup(key string) (string, bool) {
@@ -102,15 +197,27 @@ func (d *devEnvironment) lookup(key string) (string, bool) {
 func (d *devEnvironment) announce(out io.Writer, metricsAddr string) {
 	fmt.Fprintf(out, "roomworker -dev: embedded NATS JetStream at %s\n", d.env["NATS_URL"])
 	if d.standin != nil {
-		fmt.Fprintf(out, "                 plugNmeet stand-in at %s (key %q)\n", d.standin.URL, devAPIKey)
+		fmt.Fprintf(out, "                 plugNmeet stand-in at %s (key %q)\n", d.standinURL, devAPIKey)
+		if d.webhookURL != "" {
+			fmt.Fprintf(out, "                 its webhooks go to the worker's receiver at %s (stream ROOM_LIFECYCLE)\n", d.webhookURL)
+		}
 	}
 	fmt.Fprintf(out, "                 metrics, /healthz, /readyz at http://%s\n", metricsAddr)
 	fmt.Fprintf(out, "Publish a request from another shell:\n  NATS_URL=%s go run ./cmd/roomctl publish --wait examples/create-room.json\n",
 		d.env["NATS_URL"])
+	if d.standin != nil {
+		fmt.Fprintf(out, "Then let a participant join and leave (room_finished %s after the last one left):\n"+
+			"  curl -X POST '%s/_standin/rooms/demo-seed/join?user=alice'\n"+
+			"  curl -X POST '%s/_standin/rooms/demo-seed/leave?user=alice'\n",
+			devDepartureTimeout, d.standinURL, d.standinURL)
+	}
 }
 
 // Close stops the embedded servers and removes the temporary store.
 func (d *devEnvironment) Close() {
+	if d.standinSrv != nil {
+		_ = d.standinSrv.Close()
+	}
 	if d.standin != nil {
 		d.standin.Close()
 	}

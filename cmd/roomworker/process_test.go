@@ -230,11 +230,24 @@ func TestDemo(t *testing.T) {
 	var out testenv.LogBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	start := time.Now()
 	err := run(ctx, []string{"-dev", "-demo", "../../examples"}, testenv.MapLookup(map[string]string{}), &out, io.Discard)
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("the demo took %s, want it under 20s", took.Round(time.Millisecond))
+	}
 	text := out.String()
+	// demo-seed's lifecycle events are printed in the order plugNmeet sent them.
+	last := -1
+	for _, name := range []string{"room_created", "room_started", "participant_joined", "participant_left", "room_finished", "session_ended"} {
+		i := strings.Index(text, "<- plugnmeet."+name+" ")
+		if i < 0 || i < last {
+			t.Errorf("plugnmeet.%s missing or out of order (at %d, the previous one at %d)", name, i, last)
+		}
+		last = i
+	}
 	for _, want := range []string{
 		"room.created for create-room.json",
 		"room.created for create-room.json             room_id=demo-seed",
@@ -243,10 +256,42 @@ func TestDemo(t *testing.T) {
 		"room.failed  for invalid-room-id.json",
 		"reason=invalid_request",
 		"/room_id: must not start with \"user_\"",
-		"demo done: 4 created, 2 failed",
+		// The lifecycle: alice joins and leaves demo-seed, plugNmeet's webhooks come back as events.
+		"-- lifecycle of demo-seed",
+		"<- plugnmeet.room_created         room=demo-seed sid=",
+		"<- plugnmeet.room_started         room=demo-seed",
+		"<- plugnmeet.participant_joined   room=demo-seed sid=",
+		" user=alice\n",
+		"<- plugnmeet.participant_left     room=demo-seed",
+		" user=alice reason=CLIENT_INITIATED\n",
+		"<- plugnmeet.room_finished        room=demo-seed",
+		"<- plugnmeet.session_ended        room=demo-seed",
+		// room.end for the next room.
+		"-- room.end for demo-minimal",
+		"<- plugnmeet.session_ended        room=demo-minimal",
+		"<- room.ended   for room.end demo-minimal        room_id=demo-minimal already_ended=false attempts=1",
+		"demo done: 4 created, 2 failed, 1 ended; ",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+func TestDemoFailsWhenLifecycleEventsDoNotArrive(t *testing.T) {
+	saved := demoBounds
+	t.Cleanup(func() { demoBounds = saved })
+	demoBounds.lifecycle = 3 * time.Second
+	var out testenv.LogBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// Every delivery about demo-seed (its metadata is over 1 KiB) is refused 413, which plugNmeet
+	// does not retry: its lifecycle events never reach the stream.
+	err := run(ctx, []string{"-dev", "-demo", "../../examples"}, testenv.MapLookup(map[string]string{"WEBHOOK_MAX_BYTES": "1024"}), &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "did not arrive within 3s") || !strings.Contains(err.Error(), "plugnmeet.room_started of demo-seed") {
+		t.Fatalf("demo returned %v, want an error naming the lifecycle events that did not arrive\n%s", err, out.String())
+	}
+	if strings.Contains(out.String(), "demo done") {
+		t.Errorf("a failed demo printed its summary:\n%s", out.String())
 	}
 }

@@ -18,7 +18,7 @@ import (
 // background is run called in a goroutine by a lifecycle test, with the listen hook recording
 // the HTTP server's listener.
 type background struct {
-	ln     chan net.Listener // receives the listener once run opened it
+	ln     chan net.Listener // receives the listeners run opened (METRICS_ADDR, then WEBHOOK_ADDR when set, as -dev does)
 	logs   *testenv.LogBuffer
 	stdout *testenv.LogBuffer
 	cancel context.CancelFunc // SIGTERM
@@ -44,7 +44,7 @@ func startRun(t *testing.T, e *testenv.Env, args []string, env ...string) *backg
 		k, v, _ := strings.Cut(kv, "=")
 		vars[k] = v
 	}
-	b := &background{ln: make(chan net.Listener, 1), logs: &testenv.LogBuffer{}, stdout: &testenv.LogBuffer{}, done: make(chan error, 1)}
+	b := &background{ln: make(chan net.Listener, 2), logs: &testenv.LogBuffer{}, stdout: &testenv.LogBuffer{}, done: make(chan error, 1)}
 	oldListen := listen
 	listen = func(network, addr string) (net.Listener, error) {
 		ln, err := net.Listen(network, addr)

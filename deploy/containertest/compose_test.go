@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -159,4 +162,35 @@ func TestComposeSmoke(t *testing.T) {
 	if st.RoomsCreated != 1 {
 		t.Errorf("the stand-in started %d rooms, want 1", st.RoomsCreated)
 	}
+
+	// The room's lifecycle: the stand-in posts its webhooks to the replicas (roomworker:8090),
+	// which store them in ROOM_LIFECYCLE. Someone joins and leaves; the room closes 5s later.
+	for _, action := range []string{"join", "leave"} {
+		u := "http://127.0.0.1:" + standinPort + "/_standin/rooms/" + req.RoomID + "/" + action + "?user=alice"
+		resp, err := http.Post(u, "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %s", u, resp.Status)
+		}
+	}
+	stored := map[string]bool{}
+	waitFor(t, 30*time.Second, "the lifecycle of "+req.RoomID+" in ROOM_LIFECYCLE", func() bool {
+		for _, name := range []string{"room_created", "room_started", "participant_joined", "participant_left", "room_finished", "session_ended"} {
+			if stored[name] {
+				continue
+			}
+			cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+			var m *jetstream.RawStreamMsg
+			s, err := js.Stream(cctx, "ROOM_LIFECYCLE")
+			if err == nil {
+				m, err = s.GetLastMsgForSubject(cctx, "rooms.lifecycle."+name)
+			}
+			ccancel()
+			stored[name] = err == nil && m.Header.Get("ce-subject") == req.RoomID && m.Header.Get("ce-type") == "plugnmeet."+name
+		}
+		return len(stored) == 6 && !slices.Contains(slices.Collect(maps.Values(stored)), false)
+	})
 }

@@ -7,12 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -296,11 +298,19 @@ func TestExampleOverlay(t *testing.T) {
 	}
 
 	// Ports and probes.
-	metricsPort := 0
+	metricsPort, webhookPort := 0, 0
 	for _, p := range c.Ports {
-		if p.Name == "metrics" {
+		switch p.Name {
+		case "metrics":
 			metricsPort = p.ContainerPort
+		case "webhook":
+			webhookPort = p.ContainerPort
 		}
+	}
+	// plugNmeet's webhooks: the receiver listens on WEBHOOK_ADDR, the container port named webhook.
+	if _, port, err := net.SplitHostPort(cfg["WEBHOOK_ADDR"]); err != nil || port != strconv.Itoa(webhookPort) || webhookPort == 0 {
+		t.Errorf("ConfigMap WEBHOOK_ADDR=%q, container port webhook = %d: want the receiver on the container port named webhook",
+			cfg["WEBHOOK_ADDR"], webhookPort)
 	}
 	if metricsPort != 9090 {
 		t.Errorf("container port metrics = %d, want 9090 (METRICS_ADDR default)", metricsPort)
@@ -413,16 +423,34 @@ func TestExampleOverlay(t *testing.T) {
 	if !labelsMatch(pdb.Spec.Selector.MatchLabels, podLabels) || (pdb.Spec.MaxUnavailable == nil && pdb.Spec.MinAvailable == nil) {
 		t.Errorf("PodDisruptionBudget %+v does not protect the pods", pdb.Spec)
 	}
-	svc := one(t, "Service", objs.services)
+	services := map[string]service{}
+	for _, s := range objs.services {
+		services[s.Metadata.Name] = s
+	}
+	if len(services) != 2 {
+		t.Errorf("%d Services, want 2: roomworker (metrics) and roomworker-webhook", len(objs.services))
+	}
+	svc, ok := services["roomworker"]
+	if !ok {
+		t.Fatal("no Service roomworker: the alert rules expect the Prometheus job (the Service name) roomworker")
+	}
 	if !labelsMatch(svc.Spec.Selector, podLabels) || len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "metrics" {
 		t.Errorf("Service %+v: want one port named metrics, selecting the pods", svc.Spec)
 	}
-	if svc.Metadata.Name != "roomworker" {
-		t.Errorf("Service %q: the alert rules expect the Prometheus job (the Service name) roomworker", svc.Metadata.Name)
+	hook, ok := services["roomworker-webhook"]
+	if !ok {
+		t.Fatal("no Service roomworker-webhook for plugNmeet's webhooks")
+	}
+	if !labelsMatch(hook.Spec.Selector, podLabels) || len(hook.Spec.Ports) != 1 || fmt.Sprint(hook.Spec.Ports[0].TargetPort) != "webhook" ||
+		hook.Spec.Ports[0].Port == 0 || (hook.Spec.Type != "" && hook.Spec.Type != "ClusterIP") {
+		t.Errorf("Service roomworker-webhook %+v: want one ClusterIP port to the container port webhook, selecting the pods", hook.Spec)
 	}
 	sm := one(t, "ServiceMonitor", objs.serviceMonitors)
 	if !labelsMatch(sm.Spec.Selector.MatchLabels, svc.Metadata.Labels) || len(sm.Spec.Endpoints) == 0 || sm.Spec.Endpoints[0].Port != "metrics" {
 		t.Errorf("ServiceMonitor %+v does not scrape the metrics Service", sm.Spec)
+	}
+	if labelsMatch(sm.Spec.Selector.MatchLabels, hook.Metadata.Labels) {
+		t.Errorf("ServiceMonitor selects the webhook Service too (labels %v): a second job for the same pods", hook.Metadata.Labels)
 	}
 
 	so := one(t, "ScaledObject", objs.scaledObjects)
