@@ -27,11 +27,15 @@ const demoParticipant = "alice"
 
 // Bounds of the demo's steps: a step whose events do not arrive in time fails the demo. (A
 // variable so that a test can shorten it.)
-var demoBounds = struct{ create, lifecycle, end time.Duration }{
+var demoBounds = struct{ create, lifecycle, end, booking time.Duration }{
 	create:    60 * time.Second, // every create result
 	lifecycle: 15 * time.Second, // a participant joins, or leaves and the room finishes
 	end:       10 * time.Second, // room.end answered and session_ended stored
+	booking:   15 * time.Second, // a booking 5s ahead scheduled and created
 }
+
+// demoBookingAhead is how far ahead the demo's booking starts.
+const demoBookingAhead = 5 * time.Second
 
 // runDemo publishes every *.json request in dir (and the first one a second time, to show the
 // idempotency record at work), then prints each result as it arrives. With the webhook receiver
@@ -134,7 +138,10 @@ func runDemo(ctx context.Context, nc *nats.Conn, cfg worker.Config, w *worker.Wo
 	if err := d.await(demoBounds.end, "the end of "+ended, waitEnd); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "demo done: %d created, %d failed, %d ended", d.created, d.failed, d.ended)
+	if err := d.bookAhead(files[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "demo done: %d created, %d failed, %d ended, %d booked", d.created, d.failed, d.ended, d.booked)
 	if lifecycle {
 		fmt.Fprintf(out, "; %d lifecycle events of %s and %s", d.shown, joined, ended)
 	}
@@ -156,11 +163,38 @@ type demo struct {
 	show               string                     // the room whose lifecycle events are printed
 	created, failed    int
 	ended, shown       int
-	unreadable         int // lifecycle messages that are not CloudEvents (not printed)
+	booked             int
+	bookedAt           map[string]time.Time // request id of a booking → its create_at
+	unreadable         int                  // lifecycle messages that are not CloudEvents (not printed)
+}
+
+// bookAhead books a copy of the request in file (room demo-booked) starting demoBookingAhead
+// from now, and waits for its room.scheduled and then its room.created, CREATE_LEAD before the start.
+func (d *demo) bookAhead(file string) error {
+	var req map[string]any
+	body, err := os.ReadFile(file)
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
+		return fmt.Errorf("demo: booking from %s: %w", file, err)
+	}
+	req["room_id"] = "demo-booked"
+	if body, err = json.Marshal(req); err != nil {
+		return err
+	}
+	start := time.Now().Add(demoBookingAhead).Truncate(time.Millisecond)
+	fmt.Fprintf(d.out, "-- booking demo-booked: the meeting starts at %s, %s from now; with CREATE_LEAD %s the room is created at %s\n",
+		start.UTC().Format("15:04:05.000"), demoBookingAhead, d.cfg.CreateLead, start.Add(-d.cfg.CreateLead).UTC().Format("15:04:05.000"))
+	if err := d.publish("demo-booked", events.TypeCreateRoom, d.cfg.RequestSubject, body, " (starttime "+start.UTC().Format(time.RFC3339Nano)+")",
+		func(ev *event.Event) { ev.SetExtension(events.ExtStartTime, start.UTC().Format(time.RFC3339Nano)) }); err != nil {
+		return err
+	}
+	return d.await(demoBounds.booking, "the booking of demo-booked", func() []string { return d.unanswered() })
 }
 
 // publish sends one request event and remembers its id until its result arrives.
-func (d *demo) publish(what, typ, subject string, body []byte, note string) error {
+func (d *demo) publish(what, typ, subject string, body []byte, note string, opts ...func(*event.Event)) error {
 	ev := event.New()
 	ev.SetID(uuid.NewString())
 	ev.SetSource("roomworker/demo")
@@ -172,6 +206,9 @@ func (d *demo) publish(what, typ, subject string, body []byte, note string) erro
 	}
 	if err := ev.SetData(event.ApplicationJSON, body); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
+	}
+	for _, o := range opts {
+		o(&ev)
 	}
 	h, data, err := events.EncodeBinary(&ev)
 	if err != nil {
@@ -255,8 +292,25 @@ func (d *demo) result(ev *event.Event) {
 	if !ok {
 		return
 	}
+	if ev.Type() == events.TypeRoomScheduled { // not the last word: the room.created follows
+		var s events.RoomScheduled
+		if json.Unmarshal(ev.Data(), &s) == nil {
+			if d.bookedAt == nil {
+				d.bookedAt = map[string]time.Time{}
+			}
+			d.bookedAt[reqID] = s.CreateAt
+			fmt.Fprintf(d.out, "<- %-12s for %-28s room_id=%s create_at=%s start_time=%s\n", ev.Type(), what, s.RoomID,
+				s.CreateAt.UTC().Format("15:04:05.000"), s.StartTime.UTC().Format("15:04:05.000"))
+		}
+		return
+	}
 	delete(d.pending, reqID)
 	fmt.Fprintf(d.out, "<- %-12s for %-28s %s\n", ev.Type(), what, summarize(ev))
+	if at, ok := d.bookedAt[reqID]; ok && ev.Type() == events.TypeRoomCreated {
+		d.booked++
+		fmt.Fprintf(d.out, "   created %s after its create_at (%s)\n", time.Since(at).Round(time.Millisecond),
+			at.UTC().Format("15:04:05.000"))
+	}
 	switch ev.Type() {
 	case events.TypeRoomCreated:
 		d.created++

@@ -95,6 +95,9 @@ func startDev(parent lookupFunc, quiet bool, stdout io.Writer) (*devEnvironment,
 	if _, ok := parent("RETRY_BASE_DELAY"); !ok {
 		d.env["RETRY_BASE_DELAY"] = "200ms"
 	}
+	if _, ok := parent("CREATE_LEAD"); !ok {
+		d.env["CREATE_LEAD"] = "1s" // bookings a few seconds ahead are created before the eyes of whoever watches
+	}
 	return d, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -270,11 +271,21 @@ func TestDemo(t *testing.T) {
 		"-- room.end for demo-minimal",
 		"<- plugnmeet.session_ended        room=demo-minimal",
 		"<- room.ended   for room.end demo-minimal        room_id=demo-minimal already_ended=false attempts=1",
-		"demo done: 4 created, 2 failed, 1 ended; ",
+		// A booking 5s ahead, created CREATE_LEAD (1s in -dev) before its start.
+		"-- booking demo-booked: the meeting starts at ",
+		"<- room.scheduled for demo-booked                  room_id=demo-booked create_at=",
+		"<- room.created for demo-booked                  room_id=demo-booked sid=",
+		"demo done: 5 created, 2 failed, 1 ended, 1 booked; ",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
+	}
+	// On time: created within a second of its create_at, not before it.
+	if m := regexp.MustCompile(`created (-?[0-9.]+m?s) after its create_at`).FindStringSubmatch(text); m == nil {
+		t.Errorf("the demo does not say when the booking was created:\n%s", text)
+	} else if late, err := time.ParseDuration(m[1]); err != nil || late < 0 || late > time.Second {
+		t.Errorf("the booking was created %s after its create_at, want 0 to 1s", m[1])
 	}
 }
 
