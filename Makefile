@@ -4,7 +4,7 @@ GOFLAGS   ?=
 TESTFLAGS ?= -race -count=1 -timeout 15m
 BIN       := bin
 
-.PHONY: all demo test vet fmt build fuzz bench microbench check-alerts image image-local test-containers soak clean
+.PHONY: all demo test vet fmt build fuzz bench bench-bookings microbench check-alerts image image-local test-containers soak clean
 
 all: build
 
@@ -36,6 +36,13 @@ fuzz:
 BENCH_ARGS ?=
 bench:
 	$(GO) run ./cmd/roombench $(BENCH_ARGS)
+
+## bench-bookings: fire lag of bookings: 1,000 rooms all due in the same second, booked against a
+##                 real nats-server, the stand-in and a roomworker process; prints p50/p99/max as
+##                 one JSON line; e.g. BOOKINGS_ARGS="-bookings 5000 -replicas 3"
+BOOKINGS_ARGS ?= -bookings 1000
+bench-bookings:
+	$(GO) run ./cmd/roombench $(BOOKINGS_ARGS)
 
 ## microbench: Go micro-benchmarks of the hot path (decode, validate, sign, encode)
 microbench:

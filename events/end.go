@@ -8,9 +8,9 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 )
 
-// ErrInvalidRoomID is matched (errors.Is) by the error NewEndRoomRequest
-// returns for a room_id that roomworker would answer with room.failed
-// (reason invalid_request).
+// ErrInvalidRoomID is matched (errors.Is) by the error NewEndRoomRequest and
+// NewCancelRoomRequest return for a room_id that roomworker would answer
+// with room.failed (reason invalid_request).
 var ErrInvalidRoomID = errors.New("invalid room_id")
 
 // maxRoomID is the longest room_id plugNmeet accepts.

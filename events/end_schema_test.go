@@ -33,5 +33,9 @@ func TestNewEndRoomRequestFollowsTheSchema(t *testing.T) {
 		if err == nil && got != id {
 			t.Errorf("room_id %q: the schema read %q", id, got)
 		}
+		// room.cancel names its room with the same data and rules.
+		if cev, cerr := events.NewCancelRoomRequest(id); (cerr == nil) != (err == nil) || cerr == nil && string(cev.Data()) != string(data) {
+			t.Errorf("room_id %q: NewCancelRoomRequest error %v, NewEndRoomRequest error %v", id, cerr, err)
+		}
 	}
 }

@@ -155,11 +155,13 @@ func TestAsyncAPI(t *testing.T) {
 
 	// Every $ref: internal ones resolve, external ones are the embedded files.
 	embedded := map[string][]byte{
-		"create-room.schema.json":  JSON(),
-		"room-created.schema.json": RoomCreatedJSON(),
-		"room-failed.schema.json":  RoomFailedJSON(),
-		"end-room.schema.json":     EndRoomJSON(),
-		"room-ended.schema.json":   RoomEndedJSON(),
+		"create-room.schema.json":    JSON(),
+		"room-created.schema.json":   RoomCreatedJSON(),
+		"room-failed.schema.json":    RoomFailedJSON(),
+		"end-room.schema.json":       EndRoomJSON(),
+		"room-ended.schema.json":     RoomEndedJSON(),
+		"room-scheduled.schema.json": RoomScheduledJSON(),
+		"room-cancelled.schema.json": RoomCancelledJSON(),
 	}
 	var refs []string
 	var walk func(v any)
@@ -215,6 +217,9 @@ func TestAsyncAPI(t *testing.T) {
 		{"roomsFailed", "rooms.failed", "roomFailed", events.TypeRoomFailed, "../schema/room-failed.schema.json"},
 		{"roomsEnd", "rooms.end", "endRoom", events.TypeEndRoom, "../schema/end-room.schema.json"},
 		{"roomsEnded", "rooms.ended", "roomEnded", events.TypeRoomEnded, "../schema/room-ended.schema.json"},
+		{"roomsCancel", "rooms.cancel", "cancelRoom", events.TypeCancelRoom, "../schema/end-room.schema.json"},
+		{"roomsScheduled", "rooms.scheduled", "roomScheduled", events.TypeRoomScheduled, "../schema/room-scheduled.schema.json"},
+		{"roomsCancelled", "rooms.cancelled", "roomCancelled", events.TypeRoomCancelled, "../schema/room-cancelled.schema.json"},
 		{"roomsLifecycle", "rooms.lifecycle.{event}", "lifecycleEvent", lifecycleName, "#/components/schemas/lifecycleData"},
 	}
 	for _, c := range channels {
@@ -231,6 +236,19 @@ func TestAsyncAPI(t *testing.T) {
 		if got := lookup(t, doc, msg+"/payload/$ref"); got != c.payload {
 			t.Errorf("%s payload = %v, want %s", msg, got, c.payload)
 		}
+	}
+
+	// A room.create may carry the meeting's start (the starttime extension), which books it.
+	if got := lookup(t, doc, "/components/schemas/ceRequestHeaders/properties/ce-"+events.ExtStartTime+"/format"); got != "date-time" {
+		t.Errorf("ce-%s format = %v, want date-time", events.ExtStartTime, got)
+	}
+	booked := false
+	for _, ex := range lookup(t, doc, "/components/messages/createRoom/examples").([]any) {
+		_, has := ex.(map[string]any)["headers"].(map[string]any)["ce-"+events.ExtStartTime]
+		booked = booked || has
+	}
+	if !booked {
+		t.Errorf("no room.create example carries ce-%s", events.ExtStartTime)
 	}
 
 	// Examples: payloads follow the payload schema, headers the header schema.
@@ -262,7 +280,7 @@ func TestAsyncAPI(t *testing.T) {
 			switch ch.message {
 			case "createRoom":
 				err = Validate(payload)
-			case "endRoom":
+			case "endRoom", "cancelRoom":
 				_, err = ParseEndRoom(payload)
 			case "lifecycleEvent":
 				// The webhook body has no schema file: the document describes it.

@@ -65,11 +65,14 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 	fs.Float64Var(&o.paceSeconds, "pace-seconds", 3, "latency phase: how long to publish at the paced rate")
 	fs.StringVar(&o.workerBin, "worker-bin", "", "roomworker binary to run (default: built from this module)")
 	fs.BoolVar(&o.skipBaseline, "no-baseline", false, "skip the baseline (ratio is then 0)")
+	bookings := fs.Int("bookings", 0, "instead of the sweep: book `N` rooms all due in the same second and print their fire lag (p50/p99/max)")
+	lead := fs.Duration("create-lead", 2*time.Second, "with -bookings: the workers' CREATE_LEAD")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (nats-server, stand-in, driver) to `FILE`")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: roombench [flags]\n\nFor each configuration prints one JSON line: requests/s of roomworker and of the\n"+
 			"bare pipeline (baseline) on the same servers and payloads, their ratio, paced end-to-end latency,\n"+
-			"worker CPU per 1,000 requests, worker peak RSS, JetStream operations and create calls per request.\n\nFlags:\n")
+			"worker CPU per 1,000 requests, worker peak RSS, JetStream operations and create calls per request.\n"+
+			"With -bookings N it instead books N rooms all due in the same second and prints their fire lag as one JSON line.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -95,6 +98,9 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 	if o.n < 1 || o.runs < 1 {
 		return errors.New("-n and -runs must be positive")
 	}
+	if *bookings < 0 || *lead < 0 {
+		return errors.New("-bookings and -create-lead must not be negative")
+	}
 
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -119,6 +125,15 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 		if out, err := exec.Command("go", "build", "-o", o.workerBin, "github.com/roomworker/roomworker/cmd/roomworker").CombinedOutput(); err != nil {
 			return fmt.Errorf("build roomworker: %v\n%s", err, out)
 		}
+	}
+	if *bookings > 0 {
+		bo := bookingOptions{n: *bookings, replicas: o.replicas[0], concurrency: 64, lead: *lead, workerBin: o.workerBin}
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "concurrency" {
+				bo.concurrency = o.concurrency[0]
+			}
+		})
+		return runBookings(ctx, bo, tmp, stdout, stderr)
 	}
 	self, err := os.Executable()
 	if err != nil {

@@ -111,7 +111,7 @@ func runEnd(ctx context.Context, e env, args []string) int {
 	}
 	ack, err := publish(pctx, s.js, s.EndSubject, ev, jetstream.WithExpectStream(s.RequestStream))
 	if err != nil {
-		return fail(s.endStreamHint(ctx, err))
+		return fail(s.requestStreamHint(ctx, err, "END_SUBJECT", s.EndSubject, events.TypeEndRoom))
 	}
 	fmt.Fprintln(e.stdout, ev.ID())
 	if ack.Duplicate {
@@ -151,10 +151,11 @@ func endLine(r *resultEvent) string {
 	return fmt.Sprintf("failed %s: %s: %s", room, r.failed.Reason, printable(r.failed.Message))
 }
 
-// endStreamHint explains a publish on END_SUBJECT that no stream took: the
-// request stream is missing, or it is there without END_SUBJECT (a worker
-// that does not handle room.end made it).
-func (s *session) endStreamHint(ctx context.Context, err error) error {
+// requestStreamHint explains a publish on a request subject (variable name,
+// subject) that no stream took: the request stream is missing, or it is
+// there without the subject (a worker that does not handle requests of type
+// typ made it).
+func (s *session) requestStreamHint(ctx context.Context, err error, name, subject, typ string) error {
 	if !errors.Is(err, jetstream.ErrNoStreamResponse) {
 		return streamHint(err, s.RequestStream)
 	}
@@ -162,6 +163,6 @@ func (s *session) endStreamHint(ctx context.Context, err error) error {
 	if serr != nil {
 		return streamHint(err, s.RequestStream)
 	}
-	return fmt.Errorf("stream %s does not take END_SUBJECT %s (%v; a roomworker that handles room.end adds it when it starts): %w",
-		s.RequestStream, s.EndSubject, st.CachedInfo().Config.Subjects, err)
+	return fmt.Errorf("stream %s does not take %s %s (%v; a roomworker that handles %s adds it when it starts): %w",
+		s.RequestStream, name, subject, st.CachedInfo().Config.Subjects, typ, err)
 }

@@ -22,23 +22,30 @@ import (
 type settings struct {
 	NATS worker.NATSConfig
 
-	RequestSubject  string `env:"REQUEST_SUBJECT, default=rooms.create"`
-	EndSubject      string `env:"END_SUBJECT, default=rooms.end"`
-	RequestStream   string `env:"REQUEST_STREAM, default=ROOM_REQUESTS"`
-	CreatedSubject  string `env:"CREATED_SUBJECT, default=rooms.created"`
-	EndedSubject    string `env:"ENDED_SUBJECT, default=rooms.ended"`
-	FailedSubject   string `env:"FAILED_SUBJECT, default=rooms.failed"`
-	EventsStream    string `env:"EVENTS_STREAM, default=ROOM_EVENTS"`
-	LifecycleStream string `env:"LIFECYCLE_STREAM, default=ROOM_LIFECYCLE"`
-	LifecyclePrefix string `env:"LIFECYCLE_SUBJECT_PREFIX, default=rooms.lifecycle"`
-	Bucket          string `env:"KV_BUCKET, default=roomworker_rooms"`
+	RequestSubject  string        `env:"REQUEST_SUBJECT, default=rooms.create"`
+	EndSubject      string        `env:"END_SUBJECT, default=rooms.end"`
+	CancelSubject   string        `env:"CANCEL_SUBJECT, default=rooms.cancel"`
+	SchedulePrefix  string        `env:"SCHEDULE_SUBJECT_PREFIX, default=rooms.schedule"`
+	ScheduledSubj   string        `env:"SCHEDULED_SUBJECT, default=rooms.scheduled"`
+	CancelledSubj   string        `env:"CANCELLED_SUBJECT, default=rooms.cancelled"`
+	CreateLead      time.Duration `env:"CREATE_LEAD, default=10m"`
+	RequestStream   string        `env:"REQUEST_STREAM, default=ROOM_REQUESTS"`
+	CreatedSubject  string        `env:"CREATED_SUBJECT, default=rooms.created"`
+	EndedSubject    string        `env:"ENDED_SUBJECT, default=rooms.ended"`
+	FailedSubject   string        `env:"FAILED_SUBJECT, default=rooms.failed"`
+	EventsStream    string        `env:"EVENTS_STREAM, default=ROOM_EVENTS"`
+	LifecycleStream string        `env:"LIFECYCLE_STREAM, default=ROOM_LIFECYCLE"`
+	LifecyclePrefix string        `env:"LIFECYCLE_SUBJECT_PREFIX, default=rooms.lifecycle"`
+	Bucket          string        `env:"KV_BUCKET, default=roomworker_rooms"`
 }
 
 // envHelp is the environment section of the NATS commands' --help.
 const envHelp = `Environment (the worker's variables, same defaults):
   NATS_URL (nats://127.0.0.1:4222), NATS_CREDS, NATS_NKEY, NATS_CA, NATS_CERT, NATS_KEY,
-  REQUEST_SUBJECT (rooms.create), END_SUBJECT (rooms.end), REQUEST_STREAM (ROOM_REQUESTS),
-  CREATED_SUBJECT (rooms.created), ENDED_SUBJECT (rooms.ended), FAILED_SUBJECT
+  REQUEST_SUBJECT (rooms.create), END_SUBJECT (rooms.end), CANCEL_SUBJECT (rooms.cancel),
+  SCHEDULE_SUBJECT_PREFIX (rooms.schedule), CREATE_LEAD (10m), REQUEST_STREAM
+  (ROOM_REQUESTS), CREATED_SUBJECT (rooms.created), ENDED_SUBJECT (rooms.ended),
+  SCHEDULED_SUBJECT (rooms.scheduled), CANCELLED_SUBJECT (rooms.cancelled), FAILED_SUBJECT
   (rooms.failed), EVENTS_STREAM (ROOM_EVENTS), LIFECYCLE_STREAM (ROOM_LIFECYCLE),
   LIFECYCLE_SUBJECT_PREFIX (rooms.lifecycle), KV_BUCKET (roomworker_rooms).
 `
@@ -59,12 +66,17 @@ func loadSettings(ctx context.Context, getenv func(string) string) (settings, er
 	for _, n := range []struct{ name, v string }{
 		{"REQUEST_SUBJECT", s.RequestSubject}, {"CREATED_SUBJECT", s.CreatedSubject}, {"FAILED_SUBJECT", s.FailedSubject},
 		{"END_SUBJECT", s.EndSubject}, {"ENDED_SUBJECT", s.EndedSubject}, {"LIFECYCLE_STREAM", s.LifecycleStream},
-		{"LIFECYCLE_SUBJECT_PREFIX", s.LifecyclePrefix},
+		{"LIFECYCLE_SUBJECT_PREFIX", s.LifecyclePrefix}, {"CANCEL_SUBJECT", s.CancelSubject},
+		{"SCHEDULE_SUBJECT_PREFIX", s.SchedulePrefix}, {"SCHEDULED_SUBJECT", s.ScheduledSubj},
+		{"CANCELLED_SUBJECT", s.CancelledSubj},
 		{"REQUEST_STREAM", s.RequestStream}, {"EVENTS_STREAM", s.EventsStream}, {"KV_BUCKET", s.Bucket},
 	} {
 		if strings.ContainsAny(n.v, " \t*>") {
 			return settings{}, fmt.Errorf("%s %q must be a NATS name without spaces or wildcards", n.name, n.v)
 		}
+	}
+	if s.CreateLead < 0 {
+		return settings{}, errors.New("CREATE_LEAD must not be negative")
 	}
 	if s.NATS.Creds != "" && s.NATS.NKey != "" {
 		return settings{}, errors.New("NATS_CREDS and NATS_NKEY are both set: keep one")
@@ -110,6 +122,20 @@ func (s *session) resultSubjects() []string { return []string{s.CreatedSubject, 
 // stored under.
 func (s *session) endResultSubjects() []string { return []string{s.EndedSubject, s.FailedSubject} }
 
+// bookingResultSubjects are the subjects the answers to a room.create with a
+// starttime are stored under: room.scheduled, then room.created or room.failed.
+func (s *session) bookingResultSubjects() []string {
+	return []string{s.ScheduledSubj, s.CreatedSubject, s.FailedSubject}
+}
+
+// cancelResultSubjects are the subjects the results of room.cancel requests
+// are stored under.
+func (s *session) cancelResultSubjects() []string { return []string{s.CancelledSubj, s.FailedSubject} }
+
+// scheduleSubject is where roomworker keeps room's pending booking; ">"
+// gives the wildcard for all of them.
+func (s *session) scheduleSubject(room string) string { return s.SchedulePrefix + "." + room }
+
 // resultSubject is the subject results of type typ are stored under ("" for
 // a type that is no result).
 func (s *session) resultSubject(typ string) string {
@@ -120,6 +146,10 @@ func (s *session) resultSubject(typ string) string {
 		return s.EndedSubject
 	case events.TypeRoomFailed:
 		return s.FailedSubject
+	case events.TypeRoomScheduled:
+		return s.ScheduledSubj
+	case events.TypeRoomCancelled:
+		return s.CancelledSubj
 	}
 	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -30,11 +31,28 @@ room.created or room.failed whose requestid is the event id) and prints it
 as one more line: the result event in the JSON event format, or a readable
 line with -format text.
 
+Booking ahead: -at TIME (or -start TIME) sets the meeting's start time, the
+event's starttime extension. TIME is an RFC 3339 time (2026-03-02T09:00:00Z)
+or a duration from now (+10m, +2h). A start further away than roomworker's
+CREATE_LEAD is validated at once and booked: roomworker answers
+room.scheduled (with create_at, when it will create the room) and creates
+the room at create_at, answering room.created with the same requestid. A
+nearer or past start creates the room at once. Publishing again for the
+same room replaces its pending booking; "roomctl schedules" lists the
+pending bookings and "roomctl cancel ROOM_ID" removes one.
+
+With -at and -wait, roomctl waits for the first answer (room.scheduled, or
+room.created/room.failed when the room is created at once) and prints it;
+with -wait-created it then goes on waiting for the room.created or
+room.failed, until create_at plus -timeout, and prints it too.
+
 Exit status:
-  0  published (with -wait: the room was created)
+  0  published (with -wait: the room was created, or with -at booked; with
+     -wait-created: booked and then created)
   1  the request is invalid and was not published (with -wait: also when
      the result is room.failed)
-  2  usage, I/O or NATS error, or no result within -timeout
+  2  usage, I/O or NATS error, or no result within -timeout (with
+     -wait-created: no room.created by create_at plus -timeout)
 `
 
 func publishCommand() command {
@@ -56,8 +74,15 @@ func runPublish(ctx context.Context, e env, args []string) int {
 	timeout := fs.Duration("timeout", 30*time.Second, "with -wait: how long to wait for the result")
 	format := fs.String("format", "json", "with -wait: print the result as `json` or text")
 	maxBytes := fs.Int64("max-bytes", defaultMaxBytes, "refuse requests larger than `N` bytes")
+	start := &startFlag{now: time.Now}
+	fs.Var(start, "at", "book the room for a meeting starting at `TIME` (RFC 3339, or a duration from now like +10m)")
+	fs.Var(start, "start", "the same as -at `TIME`")
+	waitCreated := fs.Bool("wait-created", false, "with -at: after room.scheduled, also wait for the room.created (implies -wait)")
 	if code, stop := parseFlags(fs, cmd, publishHelp+"\n"+envHelp, e, args); stop {
 		return code
+	}
+	if *waitCreated {
+		*wait = true
 	}
 	switch {
 	case fs.NArg() == 0:
@@ -105,6 +130,9 @@ func runPublish(ctx context.Context, e env, args []string) int {
 	if *id != "" {
 		opts = append(opts, events.WithID(*id))
 	}
+	if start.set {
+		opts = append(opts, events.WithStartTime(start.t))
+	}
 	ev, err := events.NewCreateRoomRequest(data, opts...)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "roomctl publish: not published: %s\n", printable(err.Error()))
@@ -119,9 +147,13 @@ func runPublish(ctx context.Context, e env, args []string) int {
 
 	// Results are read from the end of the events stream as it is before
 	// publishing, so a fast worker's answer cannot be missed.
+	subjects := s.resultSubjects()
+	if start.set {
+		subjects = s.bookingResultSubjects()
+	}
 	var results jetstream.MessagesContext
 	if *wait {
-		if results, err = s.resultsAfterNow(ctx, s.resultSubjects()); err != nil {
+		if results, err = s.resultsAfterNow(ctx, subjects); err != nil {
 			return fail(err)
 		}
 		defer func() { results.Stop() }()
@@ -147,11 +179,24 @@ func runPublish(ctx context.Context, e env, args []string) int {
 	if ack.Duplicate {
 		// The first copy's result may be stored already: look from the start.
 		results.Stop()
-		if results, err = s.resultsFrom(ctx, s.resultSubjects(), jetstream.DeliverAllPolicy); err != nil {
+		if results, err = s.resultsFrom(ctx, subjects, jetstream.DeliverAllPolicy); err != nil {
 			return fail(err)
 		}
 	}
-	return waitResult(ctx, e, cmd, results, ev, *timeout, func(r *resultEvent) (string, error) { return r.format(*format) })
+	render := func(r *resultEvent) (string, error) { return r.format(*format) }
+	if !start.set {
+		return waitResult(ctx, e, cmd, results, ev, *timeout, render)
+	}
+	r, code := awaitAnswer(ctx, e, cmd, results, ev, time.Now().Add(*timeout), "result", "within "+timeout.String(), render)
+	if r == nil || r.ev.Type() != events.TypeRoomScheduled || !*waitCreated {
+		return code
+	}
+	// The room is created at create_at: wait for it, and -timeout more.
+	until := r.scheduled.CreateAt.Add(*timeout)
+	_, code = awaitAnswer(ctx, e, cmd, results, ev, until, "room.created",
+		fmt.Sprintf("by %s (create_at + %s; was the booking replaced or cancelled? \"roomctl schedules\" lists pending bookings)",
+			stamp(until), timeout), render)
+	return code
 }
 
 // resultsAfterNow starts reading the results on subjects stored after this
@@ -190,9 +235,20 @@ func (s *session) resultsFrom(ctx context.Context, subjects []string, policy jet
 // success, 1 for room.failed, 2 when no result came.
 func waitResult(ctx context.Context, e env, cmd string, results jetstream.MessagesContext, ev *event.Event, timeout time.Duration,
 	render func(*resultEvent) (string, error)) int {
-	wctx, cancel := context.WithTimeout(ctx, timeout)
+	_, code := awaitAnswer(ctx, e, cmd, results, ev, time.Now().Add(timeout), "result", "within "+timeout.String(), render)
+	return code
+}
+
+// awaitAnswer waits until deadline for the next result answering request ev
+// and prints it, rendered by render; what ("result", "room.created") and
+// within ("within 30s") word the message when none comes. It returns the
+// result, or nil, and the exit status: 0 for an answer that is not
+// room.failed, 1 for room.failed, 2 when no result came or reading failed.
+func awaitAnswer(ctx context.Context, e env, cmd string, results jetstream.MessagesContext, ev *event.Event, deadline time.Time,
+	what, within string, render func(*resultEvent) (string, error)) (*resultEvent, int) {
+	wctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	code := exitUsage
+	var got *resultEvent
 	err := drain(wctx, results, func(m jetstream.Msg) (bool, error) {
 		r, err := decodeResult(m)
 		if err != nil || !r.answers(ev) {
@@ -203,23 +259,62 @@ func waitResult(ctx context.Context, e env, cmd string, results jetstream.Messag
 			return true, err
 		}
 		fmt.Fprintln(e.stdout, line)
-		code = exitOK
-		if r.ev.Type() == events.TypeRoomFailed {
-			code = exitFailure
-		}
+		got = r
 		return true, nil
 	})
 	switch {
 	case err != nil:
 		fmt.Fprintf(e.stderr, "roomctl %s: %v\n", cmd, err)
-		return exitUsage
-	case code != exitUsage:
-		return code
+		return nil, exitUsage
+	case got != nil && got.ev.Type() == events.TypeRoomFailed:
+		return got, exitFailure
+	case got != nil:
+		return got, exitOK
 	case ctx.Err() != nil:
-		fmt.Fprintf(e.stderr, "roomctl %s: interrupted while waiting for the result\n", cmd)
+		fmt.Fprintf(e.stderr, "roomctl %s: interrupted while waiting for the %s\n", cmd, what)
 	default:
-		fmt.Fprintf(e.stderr, "roomctl %s: no result for %s within %s (is roomworker running? \"roomctl watch\" shows results as they come)\n",
-			cmd, printable(ev.ID()), timeout)
+		fmt.Fprintf(e.stderr, "roomctl %s: no %s for %s %s (is roomworker running? \"roomctl watch\" shows results as they come)\n",
+			cmd, what, printable(ev.ID()), within)
 	}
-	return exitUsage
+	return nil, exitUsage
+}
+
+// startFlag is the -at/-start flag: the meeting's start time, given as an
+// RFC 3339 time or as a duration from now ("+10m").
+type startFlag struct {
+	t   time.Time
+	set bool
+	now func() time.Time
+}
+
+func (f *startFlag) String() string {
+	if f == nil || !f.set {
+		return ""
+	}
+	return f.t.Format(time.RFC3339)
+}
+
+func (f *startFlag) Set(v string) error {
+	t, err := parseStart(v, f.now())
+	if err != nil {
+		return err
+	}
+	f.t, f.set = t, true
+	return nil
+}
+
+// parseStart reads a start TIME: RFC 3339, or a duration from now with an
+// optional "+" ("+10m", "1h30m").
+func parseStart(v string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseDuration(strings.TrimPrefix(v, "+"))
+	switch {
+	case err != nil:
+		return time.Time{}, fmt.Errorf("TIME %q is neither an RFC 3339 time (2026-03-02T09:00:00Z) nor a duration from now (+10m)", v)
+	case d < 0:
+		return time.Time{}, fmt.Errorf("TIME %q lies in the past: give a duration from now such as +10m", v)
+	}
+	return now.Add(d), nil
 }

@@ -16,10 +16,12 @@ import (
 type resultEvent struct {
 	ev        *event.Event
 	requestID string
-	created   events.RoomCreated // when ev is room.created
-	ended     events.RoomEnded   // when ev is room.ended
-	failed    events.RoomFailed  // when ev is room.failed
-	stored    time.Time          // when JetStream stored it
+	created   events.RoomCreated   // when ev is room.created
+	ended     events.RoomEnded     // when ev is room.ended
+	failed    events.RoomFailed    // when ev is room.failed
+	scheduled events.RoomScheduled // when ev is room.scheduled
+	cancelled events.RoomCancelled // when ev is room.cancelled
+	stored    time.Time            // when JetStream stored it
 }
 
 // decodeResult reads a result message.
@@ -40,6 +42,10 @@ func decodeResult(m jetstream.Msg) (*resultEvent, error) {
 		err = json.Unmarshal(ev.Data(), &r.ended)
 	case events.TypeRoomFailed:
 		err = json.Unmarshal(ev.Data(), &r.failed)
+	case events.TypeRoomScheduled:
+		err = json.Unmarshal(ev.Data(), &r.scheduled)
+	case events.TypeRoomCancelled:
+		err = json.Unmarshal(ev.Data(), &r.cancelled)
 	default:
 		return nil, fmt.Errorf("event %s has type %q, not a result", ev.ID(), ev.Type())
 	}
@@ -62,6 +68,10 @@ func (r *resultEvent) roomID() string {
 		return r.created.RoomID
 	case events.TypeRoomEnded:
 		return r.ended.RoomID
+	case events.TypeRoomScheduled:
+		return r.scheduled.RoomID
+	case events.TypeRoomCancelled:
+		return r.cancelled.RoomID
 	}
 	return r.failed.RoomID
 }
@@ -86,6 +96,24 @@ func (r *resultEvent) format(format string) (string, error) {
 	case events.TypeRoomEnded:
 		fmt.Fprintf(&sb, " already_ended=%v attempts=%d", r.ended.AlreadyEnded, r.ended.Attempts)
 		return sb.String(), nil
+	case events.TypeRoomScheduled:
+		c := r.scheduled
+		fmt.Fprintf(&sb, " start=%s create_at=%s", stamp(c.StartTime), stamp(c.CreateAt))
+		if c.Replaces != "" {
+			fmt.Fprintf(&sb, " replaces=%s", printable(c.Replaces))
+		}
+		return sb.String(), nil
+	case events.TypeRoomCancelled:
+		c := r.cancelled
+		fmt.Fprintf(&sb, " state=%s", printable(c.State))
+		if c.BookingID != "" {
+			fmt.Fprintf(&sb, " booking=%s", printable(c.BookingID))
+		}
+		if c.StartTime != nil {
+			fmt.Fprintf(&sb, " start=%s", stamp(*c.StartTime))
+		}
+		fmt.Fprintf(&sb, ": %s", printable(c.Message))
+		return sb.String(), nil
 	}
 	f := r.failed
 	fmt.Fprintf(&sb, " reason=%s attempts=%d", f.Reason, f.Attempts)
@@ -95,6 +123,10 @@ func (r *resultEvent) format(format string) (string, error) {
 	fmt.Fprintf(&sb, ": %s", printable(f.Message))
 	return sb.String(), nil
 }
+
+// stamp renders a time in UTC, RFC 3339, with fractions of a second only
+// when it has them.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // rawJSON renders ev in the JSON event format, on one line.
 func rawJSON(ev *event.Event) (string, error) {

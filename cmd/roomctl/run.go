@@ -42,6 +42,8 @@ func commands() []command {
 		schemaCommand(),
 		publishCommand(),
 		endCommand(),
+		cancelCommand(),
+		schedulesCommand(),
 		watchCommand(),
 		statusCommand(),
 		replayCommand(),
@@ -84,7 +86,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func usage(w io.Writer, cmds []command) {
 	fmt.Fprintln(w, "Usage: roomctl COMMAND [ARGS...]")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "roomctl works with roomworker's room requests (room.create, room.end) and events.")
+	fmt.Fprintln(w, "roomctl works with roomworker's room requests (room.create, room.end, room.cancel) and events.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range cmds {

@@ -16,7 +16,8 @@ import (
 const watchHelp = `Usage: roomctl watch [-type TYPE]... [-room ROOM_ID] [-format json|text] [-since DURATION] [-n N]
 
 Prints roomworker's events as they arrive, one line each: the results
-(room.created, room.ended and room.failed, from EVENTS_STREAM) and the room
+(room.created, room.ended, room.scheduled, room.cancelled and room.failed,
+from EVENTS_STREAM) and the room
 lifecycle events (plugnmeet.<event>: plugNmeet's webhooks as roomworker
 republishes them, from LIFECYCLE_STREAM). A line is the event in the JSON
 event format, or with -format text a line like
@@ -24,6 +25,8 @@ event format, or with -format text a line like
   2026-03-02T09:00:00Z room.created room=weekly request=ID sid=SID attempts=1 duplicate=false warnings=0
   2026-03-02T09:07:31Z room.failed room=weekly request=ID reason=retries_exhausted attempts=10: message
   2026-03-02T10:00:05Z room.ended room=weekly request=ID already_ended=false attempts=1
+  2026-03-01T17:00:00Z room.scheduled room=weekly request=ID start=2026-03-02T09:00:00Z create_at=2026-03-02T08:50:00Z
+  2026-03-01T18:00:00Z room.cancelled room=weekly request=ID state=cancelled booking=ID start=2026-03-02T09:00:00Z: message
   2026-03-02T09:01:12Z plugnmeet.participant_joined room=weekly sid=SID participant=alice id=EV_x
   2026-03-02T10:00:06Z plugnmeet.participant_left room=weekly sid=SID participant=alice reason=CLIENT_INITIATED id=EV_y
   2026-03-02T10:00:06Z plugnmeet.session_ended room=weekly sid=SID reconciled=true id=ID
@@ -37,7 +40,8 @@ published itself because plugNmeet no longer had the room; id is the
 delivery id. plugNmeet does not guarantee the order of its deliveries.
 
 -type keeps only the given CloudEvents types (repeat it, or separate types
-with commas): room.created, room.ended, room.failed, or plugnmeet.<event>
+with commas): room.created, room.ended, room.scheduled, room.cancelled,
+room.failed, or plugnmeet.<event>
 (e.g. plugnmeet.participant_joined). -room keeps only the events of one
 room. -since first prints the events stored in that past window, oldest
 first across both streams. LIFECYCLE_STREAM is read as soon as it exists
@@ -57,6 +61,10 @@ func watchCommand() command {
 	}
 }
 
+// resultTypes are the result types watch shows.
+var resultTypes = []string{events.TypeRoomCreated, events.TypeRoomEnded, events.TypeRoomScheduled, events.TypeRoomCancelled,
+	events.TypeRoomFailed}
+
 // typeList is a -type flag: repeatable, each value a comma-separated list.
 type typeList []string
 
@@ -68,17 +76,33 @@ func (t *typeList) Set(v string) error {
 		switch {
 		case typ == "":
 			return errors.New("empty type")
-		case typ == events.TypeRoomCreated || typ == events.TypeRoomEnded || typ == events.TypeRoomFailed:
+		case slices.Contains(resultTypes, typ):
 		case strings.HasPrefix(typ, events.TypeLifecyclePrefix) && validEventName(strings.TrimPrefix(typ, events.TypeLifecyclePrefix)):
 		default:
-			return fmt.Errorf("%q is not a type watch shows (%s, %s, %s or %s<event>)", typ,
-				events.TypeRoomCreated, events.TypeRoomEnded, events.TypeRoomFailed, events.TypeLifecyclePrefix)
+			return fmt.Errorf("%q is not a type watch shows (%s or %s<event>)", typ,
+				strings.Join(resultTypes, ", "), events.TypeLifecyclePrefix)
 		}
 		if !slices.Contains(*t, typ) {
 			*t = append(*t, typ)
 		}
 	}
 	return nil
+}
+
+// takenSubjects keeps of subjects those stream takes, so that watching an
+// events stream made by an older roomworker (without the booking results)
+// does not fail; when the stream cannot be read, all of them.
+func (s *session) takenSubjects(ctx context.Context, stream string, subjects []string) []string {
+	st, err := s.js.Stream(ctx, stream)
+	if err != nil {
+		return subjects
+	}
+	taken := st.CachedInfo().Config.Subjects
+	kept := slices.DeleteFunc(slices.Clone(subjects), func(sub string) bool { return !slices.Contains(taken, sub) })
+	if len(kept) == 0 {
+		return subjects
+	}
+	return kept
 }
 
 // validEventName reports whether name can be a plugNmeet event name in a
@@ -145,7 +169,10 @@ func runWatch(ctx context.Context, e env, args []string) int {
 		}
 	}
 	if len(types) == 0 {
-		resultSubjects = []string{s.CreatedSubject, s.EndedSubject, s.FailedSubject}
+		for _, t := range resultTypes {
+			resultSubjects = append(resultSubjects, s.resultSubject(t))
+		}
+		resultSubjects = s.takenSubjects(ctx, s.EventsStream, resultSubjects)
 		lifecycleSubjects = []string{s.lifecycleSubject(">")}
 	}
 	var start time.Time

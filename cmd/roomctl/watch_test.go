@@ -190,7 +190,7 @@ func TestWatchLifecycle(t *testing.T) {
 			args []string
 			want string
 		}{
-			{[]string{"watch", "-type", "room.create"}, `"room.create" is not a type watch shows (room.created, room.ended, room.failed or plugnmeet.<event>)`},
+			{[]string{"watch", "-type", "room.create"}, `"room.create" is not a type watch shows (room.created, room.ended, room.scheduled, room.cancelled, room.failed or plugnmeet.<event>)`},
 			{[]string{"watch", "-type", "plugnmeet."}, `"plugnmeet." is not a type watch shows`},
 			{[]string{"watch", "-type", "plugnmeet.a>"}, `"plugnmeet.a>" is not a type watch shows`},
 			{[]string{"watch", "-type", "room.ended,"}, "empty type"},
