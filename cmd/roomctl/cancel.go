@@ -1,12 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"strings"
-	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/roomworker/roomworker/events"
 )
@@ -45,102 +40,19 @@ Exit status:
 `
 
 func cancelCommand() command {
-	return command{
-		name:    "cancel",
-		summary: "cancel a room's pending booking (publish a room.cancel request)",
-		run:     runCancel,
-	}
-}
-
-func runCancel(ctx context.Context, e env, args []string) int {
-	const cmd = "cancel"
-	fs := newFlags(cmd)
-	id := fs.String("id", "", "event `ID` (default: a fresh UUID); reuse one only to publish the same request again")
-	source := fs.String("source", "roomctl", "event `SOURCE`, a URI-reference naming the publisher")
-	structured := fs.Bool("structured", false, "publish in structured mode (JSON event format) instead of binary mode")
-	wait := fs.Bool("wait", false, "wait for the result and print it")
-	timeout := fs.Duration("timeout", 30*time.Second, "with -wait: how long to wait for the result")
-	format := fs.String("format", "text", "with -wait: print the result as `text` or json")
-	rooms, code, stop := parseInterspersed(fs, cmd, cancelHelp+"\n"+envHelp, e, args)
-	if stop {
-		return code
-	}
-	switch {
-	case len(rooms) == 0:
-		return usageError(e.stderr, cmd, "no ROOM_ID given")
-	case len(rooms) > 1:
-		return usageError(e.stderr, cmd, "one ROOM_ID at a time, got %d", len(rooms))
-	case *timeout <= 0:
-		return usageError(e.stderr, cmd, "-timeout must be positive")
-	}
-	if err := checkFormat(*format); err != nil {
-		return usageError(e.stderr, cmd, "%v", err)
-	}
-	opts := []events.RequestOption{events.WithSource(*source)}
-	if *id != "" {
-		opts = append(opts, events.WithID(*id))
-	}
-	ev, err := events.NewCancelRoomRequest(rooms[0], opts...)
-	if err != nil {
-		// An invalid ROOM_ID, -id or -source.
-		return usageError(e.stderr, cmd, "%s", printable(strings.TrimPrefix(err.Error(), "events: cancel-room request: ")))
-	}
-	fail := func(err error) int {
-		fmt.Fprintf(e.stderr, "roomctl cancel: %s\n", printable(err.Error()))
-		return exitUsage
-	}
-
-	s, err := connect(ctx, e.getenv)
-	if err != nil {
-		return fail(err)
-	}
-	defer s.close()
-
-	// Results are read from the end of the events stream as it is before
-	// publishing, so a fast worker's answer cannot be missed.
-	var results jetstream.MessagesContext
-	if *wait {
-		if results, err = s.resultsAfterNow(ctx, s.cancelResultSubjects()); err != nil {
-			return fail(err)
-		}
-		defer func() { results.Stop() }()
-	}
-
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	publish := events.Publish
-	if *structured {
-		publish = events.PublishStructured
-	}
-	ack, err := publish(pctx, s.js, s.CancelSubject, ev, jetstream.WithExpectStream(s.RequestStream))
-	if err != nil {
-		return fail(s.requestStreamHint(ctx, err, "CANCEL_SUBJECT", s.CancelSubject, events.TypeCancelRoom))
-	}
-	fmt.Fprintln(e.stdout, ev.ID())
-	if ack.Duplicate {
-		fmt.Fprintf(e.stderr, "roomctl cancel: %s already held an event with id %s; JetStream kept the first one\n", s.RequestStream, printable(ev.ID()))
-	}
-	if !*wait {
-		return exitOK
-	}
-	if ack.Duplicate {
-		// The first copy's result may be stored already: look from the start.
-		results.Stop()
-		if results, err = s.resultsFrom(ctx, s.cancelResultSubjects(), jetstream.DeliverAllPolicy); err != nil {
-			return fail(err)
-		}
-	}
-	r, code := awaitAnswer(ctx, e, cmd, results, ev, time.Now().Add(*timeout), "result", "within "+timeout.String(),
-		func(r *resultEvent) (string, error) {
-			if *format == "json" {
-				return r.format(*format)
-			}
-			return cancelLine(r), nil
-		})
-	if r != nil && r.ev.Type() == events.TypeRoomCancelled && !r.cancelled.Cancelled {
-		return exitFailure
-	}
-	return code
+	return roomCommand{
+		name:       "cancel",
+		summary:    "cancel a room's pending booking (publish a room.cancel request)",
+		help:       cancelHelp,
+		subjectVar: "CANCEL_SUBJECT",
+		subject:    func(s *session) string { return s.CancelSubject },
+		eventType:  events.TypeCancelRoom,
+		newRequest: events.NewCancelRoomRequest,
+		errPrefix:  "events: cancel-room request: ",
+		results:    (*session).cancelResultSubjects,
+		line:       cancelLine,
+		refused:    func(r *resultEvent) bool { return r.ev.Type() == events.TypeRoomCancelled && !r.cancelled.Cancelled },
+	}.command()
 }
 
 // cancelLine is the text line for the result of a room.cancel request.

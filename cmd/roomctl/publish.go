@@ -66,13 +66,8 @@ func publishCommand() command {
 func runPublish(ctx context.Context, e env, args []string) int {
 	const cmd = "publish"
 	fs := newFlags(cmd)
-	id := fs.String("id", "", "event `ID` (default: a fresh UUID); reuse one only to publish the same request again")
-	source := fs.String("source", "roomctl", "event `SOURCE`, a URI-reference naming the publisher")
-	structured := fs.Bool("structured", false, "publish in structured mode (JSON event format) instead of binary mode")
+	f := addRequestFlags(fs, "json")
 	noValidate := fs.Bool("no-validate", false, "publish even if the request fails the schema")
-	wait := fs.Bool("wait", false, "wait for the result and print it")
-	timeout := fs.Duration("timeout", 30*time.Second, "with -wait: how long to wait for the result")
-	format := fs.String("format", "json", "with -wait: print the result as `json` or text")
 	maxBytes := fs.Int64("max-bytes", defaultMaxBytes, "refuse requests larger than `N` bytes")
 	start := &startFlag{now: time.Now}
 	fs.Var(start, "at", "book the room for a meeting starting at `TIME` (RFC 3339, or a duration from now like +10m)")
@@ -82,19 +77,13 @@ func runPublish(ctx context.Context, e env, args []string) int {
 		return code
 	}
 	if *waitCreated {
-		*wait = true
+		f.wait = true
 	}
-	switch {
-	case fs.NArg() == 0:
-		return usageError(e.stderr, cmd, "no FILE given")
-	case fs.NArg() > 1:
-		return usageError(e.stderr, cmd, "one FILE at a time, got %d", fs.NArg())
-	case *timeout <= 0:
-		return usageError(e.stderr, cmd, "-timeout must be positive")
-	case *maxBytes <= 0:
-		return usageError(e.stderr, cmd, "-max-bytes must be positive, got %d", *maxBytes)
+	var maxBytesErr error
+	if *maxBytes <= 0 {
+		maxBytesErr = fmt.Errorf("-max-bytes must be positive, got %d", *maxBytes)
 	}
-	if err := checkFormat(*format); err != nil {
+	if err := f.check(fs.Args(), "FILE", maxBytesErr); err != nil {
 		return usageError(e.stderr, cmd, "%v", err)
 	}
 	fail := func(err error) int {
@@ -126,10 +115,7 @@ func runPublish(ctx context.Context, e env, args []string) int {
 			return fail(err)
 		}
 	}
-	opts := []events.RequestOption{events.WithSource(*source)}
-	if *id != "" {
-		opts = append(opts, events.WithID(*id))
-	}
+	opts := f.options()
 	if start.set {
 		opts = append(opts, events.WithStartTime(start.t))
 	}
@@ -139,64 +125,35 @@ func runPublish(ctx context.Context, e env, args []string) int {
 		return exitFailure
 	}
 
-	s, err := connect(ctx, e.getenv)
-	if err != nil {
-		return fail(err)
-	}
-	defer s.close()
-
-	// Results are read from the end of the events stream as it is before
-	// publishing, so a fast worker's answer cannot be missed.
-	subjects := s.resultSubjects()
-	if start.set {
-		subjects = s.bookingResultSubjects()
-	}
-	var results jetstream.MessagesContext
-	if *wait {
-		if results, err = s.resultsAfterNow(ctx, subjects); err != nil {
-			return fail(err)
-		}
-		defer func() { results.Stop() }()
-	}
-
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	publish := events.Publish
-	if *structured {
-		publish = events.PublishStructured
-	}
-	ack, err := publish(pctx, s.js, s.RequestSubject, ev, jetstream.WithExpectStream(s.RequestStream))
-	if err != nil {
-		return fail(streamHint(err, s.RequestStream))
-	}
-	fmt.Fprintln(e.stdout, ev.ID())
-	if ack.Duplicate {
-		fmt.Fprintf(e.stderr, "roomctl publish: %s already held an event with id %s; JetStream kept the first one\n", s.RequestStream, printable(ev.ID()))
-	}
-	if !*wait {
-		return exitOK
-	}
-	if ack.Duplicate {
-		// The first copy's result may be stored already: look from the start.
-		results.Stop()
-		if results, err = s.resultsFrom(ctx, subjects, jetstream.DeliverAllPolicy); err != nil {
-			return fail(err)
-		}
-	}
-	render := func(r *resultEvent) (string, error) { return r.format(*format) }
-	if !start.set {
-		return waitResult(ctx, e, cmd, results, ev, *timeout, render)
-	}
-	r, code := awaitAnswer(ctx, e, cmd, results, ev, time.Now().Add(*timeout), "result", "within "+timeout.String(), render)
-	if r == nil || r.ev.Type() != events.TypeRoomScheduled || !*waitCreated {
-		return code
-	}
-	// The room is created at create_at: wait for it, and -timeout more.
-	until := r.scheduled.CreateAt.Add(*timeout)
-	_, code = awaitAnswer(ctx, e, cmd, results, ev, until, "room.created",
-		fmt.Sprintf("by %s (create_at + %s; was the booking replaced or cancelled? \"roomctl schedules\" lists pending bookings)",
-			stamp(until), timeout), render)
-	return code
+	render := func(r *resultEvent) (string, error) { return r.format(f.format) }
+	return send(ctx, e, outgoing{
+		cmd:     cmd,
+		ev:      ev,
+		flags:   f,
+		subject: func(s *session) string { return s.RequestSubject },
+		results: func(s *session) []string {
+			if start.set {
+				return s.bookingResultSubjects()
+			}
+			return s.resultSubjects()
+		},
+		hint: func(_ context.Context, s *session, err error) error { return streamHint(err, s.RequestStream) },
+		await: func(results jetstream.MessagesContext) int {
+			if !start.set {
+				return waitResult(ctx, e, cmd, results, ev, f.timeout, render)
+			}
+			r, code := awaitAnswer(ctx, e, cmd, results, ev, time.Now().Add(f.timeout), "result", "within "+f.timeout.String(), render)
+			if r == nil || r.ev.Type() != events.TypeRoomScheduled || !*waitCreated {
+				return code
+			}
+			// The room is created at create_at: wait for it, and -timeout more.
+			until := r.scheduled.CreateAt.Add(f.timeout)
+			_, code = awaitAnswer(ctx, e, cmd, results, ev, until, "room.created",
+				fmt.Sprintf("by %s (create_at + %s; was the booking replaced or cancelled? \"roomctl schedules\" lists pending bookings)",
+					stamp(until), f.timeout), render)
+			return code
+		},
+	})
 }
 
 // resultsAfterNow starts reading the results on subjects stored after this
