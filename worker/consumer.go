@@ -147,7 +147,11 @@ func (w *Worker) Provision(ctx context.Context) (jetstream.Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key-value bucket %s: %w", c.Bucket, err)
 	}
-	w.store.kv = kv
+	if w.store.kv == nil {
+		// Set once, by the first Provision, before any delivery is handled: later checks run
+		// while handlers read it, and the handle (a bucket name) stays valid anyway.
+		w.store.kv = kv
+	}
 	return w.reconcile(ctx)
 }
 
