@@ -57,7 +57,7 @@ type Config struct {
 	LogFormat             string        `env:"LOG_FORMAT, default=json"`
 	ConsumerRecheck       time.Duration `env:"CONSUMER_RECHECK, default=30s"`
 	// ConsumerSettingsVersion orders configurations during a rolling update: only a worker with a
-	// higher version than the consumer records changes its AckWait, MaxDeliver or MaxAckPending.
+	// higher version than the consumer records changes its AckWait or MaxAckPending.
 	ConsumerSettingsVersion int `env:"CONSUMER_SETTINGS_VERSION, default=1"`
 }
 

@@ -29,10 +29,10 @@ const settingsVersionKey = "roomworker.settings_version"
 //   - Settings that break consumption (a filter other than the request subject, HeadersOnly,
 //     MaxRequestBatch below CONCURRENCY, MaxRequestExpires below the fetch wait, priority
 //     groups, BackOff) are always put right, in place.
-//   - The tunables (AckWait, MaxDeliver, MaxAckPending) are written only by a worker whose
-//     CONSUMER_SETTINGS_VERSION is higher than the one recorded in the consumer's metadata.
-//     Any other worker adopts the consumer's values (it heartbeats within its AckWait and
-//     answers its final delivery) and stays ready.
+//   - The tunables (AckWait, MaxAckPending, and MaxDeliver, which the worker wants unlimited) are
+//     written only by a worker whose CONSUMER_SETTINGS_VERSION is higher than the one recorded
+//     in the consumer's metadata. Any other worker adopts the consumer's values (it heartbeats
+//     within the consumer's AckWait) and stays ready.
 //   - AckPolicy and DeliverPolicy cannot change in place: the worker stays unready and says so.
 //   - A consumer that is gone (deleted by an operator) is re-created.
 
