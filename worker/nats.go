@@ -23,7 +23,7 @@ func Connect(c NATSConfig, name string, log *slog.Logger) (*nats.Conn, error) {
 		nats.MaxReconnects(-1),
 		// Short waits between reconnect attempts: a restarted nats-server is back in well under a
 		// second, and bookings due meanwhile are created that much later.
-		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(100*time.Millisecond, 500*time.Millisecond),
 		nats.RetryOnFailedConnect(false),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
