@@ -6,6 +6,8 @@
 #
 # The image also carries roomctl and plugnmeet-standin (entrypoint roomworker):
 #   docker run --rm --entrypoint roomctl roomworker:latest --help
+# roomworker links neither nats-server nor the stand-in's package; the development mode that does,
+# cmd/roomdev (make demo), is not in the image.
 # deploy/docker/Dockerfile.local builds the same runtime image from binaries built outside
 # Docker (see deploy/docker/build-local-images.sh), for machines that cannot pull golang.
 

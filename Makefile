@@ -8,9 +8,9 @@ BIN       := bin
 
 all: build
 
-## demo: run the whole flow in one process (embedded NATS + plugNmeet stand-in) on examples/
+## demo: run the whole flow in one process (cmd/roomdev: embedded NATS + plugNmeet stand-in) on examples/
 demo:
-	$(GO) run ./cmd/roomworker -dev -demo examples
+	$(GO) run ./cmd/roomdev -demo examples
 
 ## test: vet, then every test with the race detector
 test: vet

@@ -293,9 +293,10 @@ func substitute(expr, job, instance string) string {
 	).Replace(expr)
 }
 
-// TestOperatorSurfaceAgainstPrometheus runs roomworker -dev (embedded NATS) against the plugNmeet
-// stand-in process, with a real Prometheus scraping it and loading alerts.yml, while valid,
-// invalid, duplicate and transiently failing requests flow, and through a credentials outage.
+// TestOperatorSurfaceAgainstPrometheus runs roomdev (roomworker with an embedded NATS server)
+// against the plugNmeet stand-in process, with a real Prometheus scraping it and loading
+// alerts.yml, while valid, invalid, duplicate and transiently failing requests flow, and through
+// a credentials outage.
 // It checks /readyz, the ready and pause gauges, the logs, `promtool check metrics` on a scrape,
 // and runs every dashboard query and alert expression through Prometheus's query API.
 func TestOperatorSurfaceAgainstPrometheus(t *testing.T) {
@@ -320,7 +321,7 @@ func TestOperatorSurfaceAgainstPrometheus(t *testing.T) {
 	waitHTTP(t, standinURL+"/_standin/stats", 200, 15*time.Second, standin)
 
 	metricsAddr := freeAddr(t)
-	worker := startProcess(t, "roomworker", filepath.Join(bin, "roomworker"), []string{"-dev"}, []string{
+	worker := startProcess(t, "roomdev", filepath.Join(bin, "roomdev"), nil, []string{
 		"PLUGNMEET_URL=" + standinURL, "PLUGNMEET_API_KEY=" + apiKey, "PLUGNMEET_API_SECRET=" + apiSecret,
 		"METRICS_ADDR=" + metricsAddr, "WEBHOOK_ADDR=" + webhookAddr, "LOG_FORMAT=json", "LOG_LEVEL=info",
 		"MAX_ATTEMPTS=2", "RETRY_BASE_DELAY=20ms", "RETRY_MAX_DELAY=100ms", "REQUEST_TIMEOUT=2s",
@@ -637,7 +638,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildBinaries builds roomworker and plugnmeet-standin once per test run.
+// buildBinaries builds roomdev (roomworker's development mode) and plugnmeet-standin once per test run.
 func buildBinaries(t *testing.T) string {
 	t.Helper()
 	build.once.Do(func() {
@@ -645,7 +646,7 @@ func buildBinaries(t *testing.T) string {
 		if build.err != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", build.dir+string(filepath.Separator), "./cmd/roomworker", "./cmd/plugnmeet-standin")
+		cmd := exec.Command("go", "build", "-o", build.dir+string(filepath.Separator), "./cmd/roomdev", "./cmd/plugnmeet-standin")
 		cmd.Dir = ".."
 		if out, err := cmd.CombinedOutput(); err != nil {
 			build.err = fmt.Errorf("go build: %v\n%s", err, out)

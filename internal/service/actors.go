@@ -1,8 +1,8 @@
-package main
+package service
 
-// group runs the parts of the process (the signal wait, the worker, the demo, the HTTP server)
-// as actors, after oklog/run: when the first actor returns, for whatever reason, every actor is
-// interrupted and run returns that first actor's error. Unlike oklog/run, which interrupts all
+// group runs the parts of the process (the signal wait, the worker, roomdev's demo, the HTTP
+// servers) as actors, after oklog/run: when the first actor returns, for whatever reason, every
+// actor is interrupted and run returns that first actor's error. Unlike oklog/run, which interrupts all
 // actors at once, teardown is sequential: the actors are interrupted in the order they were
 // added, and each is waited for before the next is interrupted. So the order of add is the
 // order of shutdown, and an actor added late (the HTTP server) keeps serving while the ones

@@ -27,7 +27,7 @@ const (
 // (LiveKit's 20 s, shortened so the lifecycle shows in seconds); session_ended follows 1/20 later.
 const devDepartureTimeout = 2 * time.Second
 
-// devEnvironment is what -dev runs beside the worker: an embedded NATS JetStream server with a
+// devEnvironment is what roomdev runs beside the worker: an embedded NATS JetStream server with a
 // temporary store, and the plugNmeet stand-in (unless PLUGNMEET_URL points at a real server).
 type devEnvironment struct {
 	ns         *server.Server
@@ -41,7 +41,7 @@ type devEnvironment struct {
 }
 
 func startDev(parent lookupFunc, quiet bool, stdout io.Writer) (*devEnvironment, error) {
-	dir, err := os.MkdirTemp("", "roomworker-dev-")
+	dir, err := os.MkdirTemp("", "roomdev-")
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func startDev(parent lookupFunc, quiet bool, stdout io.Writer) (*devEnvironment,
 		port = server.RANDOM_PORT
 	}
 	ns, err := server.NewServer(&server.Options{
-		ServerName: "roomworker-dev",
+		ServerName: "roomdev",
 		Host:       "127.0.0.1",
 		Port:       port,
 		JetStream:  true,
@@ -185,7 +185,7 @@ func freeLoopbackAddr() (string, error) {
 	return "127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
 }
 
-// lookup answers from the dev overrides first; in dev mode the embedded servers win over
+// lookup answers from the dev overrides first; in roomdev the embedded servers win over
 // NATS_URL, while an explicit PLUGNMEET_URL selects a real plugNmeet.
 func (d *devEnvironment) lookup(key string) (string, bool) {
 	if v, ok := d.env[key]; ok {
@@ -198,14 +198,14 @@ func (d *devEnvironment) lookup(key string) (string, bool) {
 }
 
 func (d *devEnvironment) announce(out io.Writer, metricsAddr string) {
-	fmt.Fprintf(out, "roomworker -dev: embedded NATS JetStream at %s\n", d.env["NATS_URL"])
+	fmt.Fprintf(out, "roomdev: embedded NATS JetStream at %s\n", d.env["NATS_URL"])
 	if d.standin != nil {
-		fmt.Fprintf(out, "                 plugNmeet stand-in at %s (key %q)\n", d.standinURL, devAPIKey)
+		fmt.Fprintf(out, "         plugNmeet stand-in at %s (key %q)\n", d.standinURL, devAPIKey)
 		if d.webhookURL != "" {
-			fmt.Fprintf(out, "                 its webhooks go to the worker's receiver at %s (stream ROOM_LIFECYCLE)\n", d.webhookURL)
+			fmt.Fprintf(out, "         its webhooks go to the worker's receiver at %s (stream ROOM_LIFECYCLE)\n", d.webhookURL)
 		}
 	}
-	fmt.Fprintf(out, "                 metrics, /healthz, /readyz at http://%s\n", metricsAddr)
+	fmt.Fprintf(out, "         metrics, /healthz, /readyz at http://%s\n", metricsAddr)
 	fmt.Fprintf(out, "Publish a request from another shell:\n  NATS_URL=%s go run ./cmd/roomctl publish --wait examples/create-room.json\n",
 		d.env["NATS_URL"])
 	if d.standin != nil {

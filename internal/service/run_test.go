@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -15,20 +15,19 @@ import (
 	"github.com/roomworker/roomworker/worker"
 )
 
-// background is run called in a goroutine by a lifecycle test, with the listen hook recording
-// the HTTP server's listener.
+// background is Run called in a goroutine by a lifecycle test, with the Listen seam recording
+// the HTTP servers' listeners.
 type background struct {
-	ln     chan net.Listener // receives the listeners run opened (METRICS_ADDR, then WEBHOOK_ADDR when set, as -dev does)
+	ln     chan net.Listener // receives the listeners Run opened (METRICS_ADDR, then WEBHOOK_ADDR when set, as roomdev does)
 	logs   *testenv.LogBuffer
-	stdout *testenv.LogBuffer
 	cancel context.CancelFunc // SIGTERM
-	done   chan error         // receives what run returned
+	done   chan error         // receives what Run returned
 }
 
-// startRun calls run in the background. Give the lookup as key=value pairs; with e, the
-// process is pointed at e's NATS server and stand-in. The hooks are restored, and run stopped,
-// when the test ends.
-func startRun(t *testing.T, e *testenv.Env, args []string, env ...string) *background {
+// startRun calls Run in the background. Give the lookup as key=value pairs; with e, the
+// process is pointed at e's NATS server and stand-in. runWorker, when not nil, replaces how the
+// worker runs. Run is stopped when the test ends.
+func startRun(t *testing.T, e *testenv.Env, runWorker func(*worker.Worker, context.Context) error, env ...string) *background {
 	t.Helper()
 	vars := map[string]string{}
 	if e != nil {
@@ -44,26 +43,29 @@ func startRun(t *testing.T, e *testenv.Env, args []string, env ...string) *backg
 		k, v, _ := strings.Cut(kv, "=")
 		vars[k] = v
 	}
-	b := &background{ln: make(chan net.Listener, 2), logs: &testenv.LogBuffer{}, stdout: &testenv.LogBuffer{}, done: make(chan error, 1)}
-	oldListen := listen
-	listen = func(network, addr string) (net.Listener, error) {
-		ln, err := net.Listen(network, addr)
-		if err == nil {
-			b.ln <- ln
-		}
-		return ln, err
+	b := &background{ln: make(chan net.Listener, 2), logs: &testenv.LogBuffer{}, done: make(chan error, 1)}
+	o := Options{
+		Lookup: testenv.MapLookup(vars),
+		Stderr: b.logs,
+		Listen: func(network, addr string) (net.Listener, error) {
+			ln, err := net.Listen(network, addr)
+			if err == nil {
+				b.ln <- ln
+			}
+			return ln, err
+		},
+		RunWorker: runWorker,
 	}
-	t.Cleanup(func() { listen = oldListen })
 
 	var ctx context.Context
 	ctx, b.cancel = context.WithCancel(context.Background())
-	go func() { b.done <- run(ctx, args, testenv.MapLookup(vars), b.stdout, b.logs) }()
+	go func() { b.done <- Run(ctx, o) }()
 	t.Cleanup(func() {
 		b.cancel()
 		select {
 		case <-b.done:
 		case <-time.After(30 * time.Second):
-			t.Error("run did not return within 30s of the cancellation")
+			t.Error("Run did not return within 30s of the cancellation")
 		}
 		if t.Failed() {
 			t.Logf("roomworker log (tail):\n%s", b.logs.Tail(30))
@@ -72,27 +74,20 @@ func startRun(t *testing.T, e *testenv.Env, args []string, env ...string) *backg
 	return b
 }
 
-// setRunWorker replaces how run runs the worker, for one test.
-func setRunWorker(t *testing.T, f func(*worker.Worker, context.Context) error) {
-	old := runWorker
-	runWorker = f
-	t.Cleanup(func() { runWorker = old })
-}
-
 func (b *background) listener(t *testing.T) net.Listener {
 	t.Helper()
 	select {
 	case ln := <-b.ln:
 		return ln
 	case err := <-b.done:
-		t.Fatalf("run returned before it listened: %v", err)
+		t.Fatalf("Run returned before it listened: %v", err)
 	case <-time.After(15 * time.Second):
-		t.Fatal("run did not listen within 15s")
+		t.Fatal("Run did not listen within 15s")
 	}
 	return nil
 }
 
-// returned waits for run to return on its own.
+// returned waits for Run to return on its own.
 func (b *background) returned(t *testing.T, within time.Duration, why string) error {
 	t.Helper()
 	select {
@@ -100,7 +95,7 @@ func (b *background) returned(t *testing.T, within time.Duration, why string) er
 		b.done <- err // for the cleanup
 		return err
 	case <-time.After(within):
-		t.Fatalf("run still running %v after %s", within, why)
+		t.Fatalf("Run still running %v after %s", within, why)
 		return nil
 	}
 }
@@ -119,11 +114,10 @@ func get(url string) (int, error) {
 func TestMetricsServerFailureStopsTheWorkerAndFailsTheProcess(t *testing.T) {
 	e := testenv.New(t)
 	workerReturned := make(chan struct{})
-	setRunWorker(t, func(w *worker.Worker, ctx context.Context) error {
+	b := startRun(t, e, func(w *worker.Worker, ctx context.Context) error {
 		defer close(workerReturned)
 		return w.Run(ctx)
 	})
-	b := startRun(t, e, nil)
 	ln := b.listener(t)
 	e.Eventually(15*time.Second, "the worker consuming", func() bool {
 		return strings.Contains(b.logs.String(), `"msg":"consuming"`)
@@ -132,12 +126,12 @@ func TestMetricsServerFailureStopsTheWorkerAndFailsTheProcess(t *testing.T) {
 	_ = ln.Close() // Accept fails: nothing serves /metrics, /healthz, /readyz any more
 	err := b.returned(t, 10*time.Second, "its metrics and health server stopped (the process would run unobservable)")
 	if err == nil || !strings.Contains(err.Error(), "METRICS_ADDR") {
-		t.Fatalf("run returned %v, want an error naming METRICS_ADDR", err)
+		t.Fatalf("Run returned %v, want an error naming METRICS_ADDR", err)
 	}
 	select {
 	case <-workerReturned:
 	default:
-		t.Error("run returned while the worker was still running")
+		t.Error("Run returned while the worker was still running")
 	}
 }
 
@@ -145,7 +139,7 @@ func TestWorkerErrorStopsTheHTTPServerAndFailsTheProcess(t *testing.T) {
 	e := testenv.New(t)
 	fail := make(chan struct{})
 	boom := errors.New("worker: boom")
-	setRunWorker(t, func(_ *worker.Worker, ctx context.Context) error {
+	b := startRun(t, e, func(_ *worker.Worker, ctx context.Context) error {
 		select {
 		case <-fail:
 			return boom
@@ -153,7 +147,6 @@ func TestWorkerErrorStopsTheHTTPServerAndFailsTheProcess(t *testing.T) {
 			return nil
 		}
 	})
-	b := startRun(t, e, nil)
 	url := "http://" + b.listener(t).Addr().String() + "/healthz"
 	if code, err := get(url); code != http.StatusOK {
 		t.Fatalf("/healthz before the failure: %d %v", code, err)
@@ -162,27 +155,10 @@ func TestWorkerErrorStopsTheHTTPServerAndFailsTheProcess(t *testing.T) {
 	close(fail)
 	err := b.returned(t, 10*time.Second, "the worker failed")
 	if !errors.Is(err, boom) {
-		t.Fatalf("run returned %v, want the worker's error", err)
+		t.Fatalf("Run returned %v, want the worker's error", err)
 	}
 	if code, err := get(url); err == nil {
-		t.Errorf("/healthz still answers %d after run returned", code)
-	}
-}
-
-func TestWorkerErrorEndsTheDemo(t *testing.T) {
-	boom := errors.New("worker: boom")
-	setRunWorker(t, func(_ *worker.Worker, ctx context.Context) error {
-		select {
-		case <-time.After(200 * time.Millisecond):
-			return boom
-		case <-ctx.Done():
-			return nil
-		}
-	})
-	b := startRun(t, nil, []string{"-dev", "-demo", "../../examples"})
-	err := b.returned(t, 10*time.Second, "the worker failed during the demo (the demo waits 60s for it)")
-	if !errors.Is(err, boom) {
-		t.Fatalf("run returned %v, want the worker's error", err)
+		t.Errorf("/healthz still answers %d after Run returned", code)
 	}
 }
 
@@ -210,12 +186,12 @@ func TestHealthzAnswersWhileTheWorkerFinishesAfterSIGTERM(t *testing.T) {
 		t.Errorf("/readyz during the grace period: %d %v, want 503", code, err)
 	}
 	if err := b.returned(t, 15*time.Second, "SIGTERM"); err != nil {
-		t.Fatalf("run after SIGTERM: %v, want nil (a clean exit)", err)
+		t.Fatalf("Run after SIGTERM: %v, want nil (a clean exit)", err)
 	}
 	if got := e.Results(); len(got) != 1 || got[0].RequestID() != ev.ID() {
 		t.Fatalf("%d results, want the in-flight request's", len(got))
 	}
 	if _, err := get(base + "/healthz"); err == nil {
-		t.Error("/healthz still answers after run returned")
+		t.Error("/healthz still answers after Run returned")
 	}
 }

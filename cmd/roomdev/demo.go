@@ -39,7 +39,7 @@ const demoBookingAhead = 5 * time.Second
 
 // runDemo publishes every *.json request in dir (and the first one a second time, to show the
 // idempotency record at work), then prints each result as it arrives. With the webhook receiver
-// on (WEBHOOK_ADDR, which -dev sets for its stand-in), a participant then joins and leaves the
+// on (WEBHOOK_ADDR, which roomdev sets for its stand-in), a participant then joins and leaves the
 // first created room, whose lifecycle events are printed until session_ended; finally a room.end
 // ends the next created room. A step whose events do not arrive within its bound is an error.
 func runDemo(ctx context.Context, nc *nats.Conn, cfg worker.Config, w *worker.Worker, dir string, out io.Writer) error {
@@ -409,7 +409,7 @@ func (d *demo) participant(room, action string) error {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("demo: %s %s %s: the stand-in answered %d %s (the lifecycle steps need the -dev stand-in)",
+		return fmt.Errorf("demo: %s %s %s: the stand-in answered %d %s (the lifecycle steps need roomdev's stand-in)",
 			demoParticipant, action, room, resp.StatusCode, strings.TrimSpace(string(body)))
 	}
 	fmt.Fprintf(d.out, "-> %s %ss %s (stand-in)\n", demoParticipant, action, room)

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/roomworker/roomworker/plugnmeet"
 )
 
-// listeners returns the HTTP listeners run opened, in order: METRICS_ADDR, then WEBHOOK_ADDR.
+// listeners returns the HTTP listeners Run opened, in order: METRICS_ADDR, then WEBHOOK_ADDR.
 func (b *background) listeners(t *testing.T) (metrics, webhook net.Listener) {
 	t.Helper()
 	return b.listener(t), b.listener(t)
@@ -117,7 +117,7 @@ func TestWebhookServerFailureFailsTheProcess(t *testing.T) {
 	_ = hln.Close() // Accept fails: plugNmeet's deliveries would be refused from now on
 	err := b.returned(t, 10*time.Second, "its webhook listener failed")
 	if err == nil || !strings.Contains(err.Error(), "WEBHOOK_ADDR") {
-		t.Fatalf("run returned %v, want an error naming WEBHOOK_ADDR", err)
+		t.Fatalf("Run returned %v, want an error naming WEBHOOK_ADDR", err)
 	}
 }
 
@@ -131,6 +131,6 @@ func TestWebhookAddrInUseStopsStartUp(t *testing.T) {
 	b := startRun(t, e, nil, "WEBHOOK_ADDR="+taken.Addr().String())
 	err = b.returned(t, 10*time.Second, "WEBHOOK_ADDR was in use")
 	if err == nil || !strings.Contains(err.Error(), "WEBHOOK_ADDR "+taken.Addr().String()) {
-		t.Fatalf("run returned %v, want an error naming WEBHOOK_ADDR and the address", err)
+		t.Fatalf("Run returned %v, want an error naming WEBHOOK_ADDR and the address", err)
 	}
 }
