@@ -1,12 +1,14 @@
-// Package worker consumes room.create requests from JetStream, creates the rooms in plugNmeet and
-// publishes one result per request.
+// Package worker consumes room.create, room.end and room.cancel requests from JetStream, creates
+// and ends the rooms in plugNmeet and publishes one final result per request; it also receives
+// plugNmeet's webhooks and republishes them as lifecycle events.
 //
 // The shape: decide (decide.go) makes the whole decision about one delivery and returns a
-// verdict; execute (execute.go) alone carries verdicts out — record, publish the result and wait
-// for its PubAck, end the delivery. The room lease, outcomes and attempt counters live in a
-// JetStream key-value bucket (store.go); the durable consumer is provisioned and kept in line by
-// consumer.go; a plugNmeet that refuses the key or is not at PLUGNMEET_URL pauses consumption
-// (pause.go).
+// verdict (verdict.go); execute (execute.go) alone carries verdicts out — record, publish the
+// result and wait for its PubAck, end the delivery. The room lease, session records, outcomes and
+// attempt counters live in a JetStream key-value bucket (store.go); bookings are JetStream message
+// schedules (booking.go); the durable consumer is provisioned and kept in line by consumer.go; a
+// plugNmeet that refuses the key or is not at PLUGNMEET_URL pauses consumption (pause.go). The
+// webhook receiver is webhook.go, and reconcile.go closes the gaps webhooks leave.
 package worker
 
 import (
