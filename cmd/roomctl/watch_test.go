@@ -218,6 +218,9 @@ func TestWatchLifecycleOnly(t *testing.T) {
 		done <- run(ctx, []string{"watch", "-format", "text", "-type", "plugnmeet.room_started", "-n", "1"}, nil, &stdout, &stderr,
 			func(k string) string { return vars[k] })
 	}()
+	// The stream must appear after watch looked for it (had it been there, watch would read only
+	// what is stored after it started, which may be after these events): give watch time to start.
+	time.Sleep(2 * time.Second)
 	if _, err := env.JS.CreateStream(context.Background(), jetstream.StreamConfig{Name: env.Cfg.Webhook.Stream,
 		Subjects: []string{env.Cfg.Webhook.SubjectPrefix + ".>"}}); err != nil {
 		t.Fatal(err)
