@@ -13,10 +13,12 @@ import (
 	"github.com/roomworker/roomworker/plugnmeet"
 )
 
-// runBaseline is the bare pipeline roomworker is measured against: pull from the same consumer
-// with the same concurrency, POST the request body signed to plugNmeet, publish the answer with a
-// PubAck, ack. No CloudEvents, no schema, no idempotency record, no retries.
-func runBaseline(ctx context.Context, lookup lookupFunc) error {
+// runClientBaseline (-role=client-pipeline) is the baseline roomworker was first measured against,
+// the "pipeline with roomworker's client": one Fetch per batch of free slots (roomworker's pull
+// discipline), the request body POSTed through roomworker's plugnmeet client (which decodes and
+// checks the answer), the room's sid published with a PubAck (no Nats-Msg-Id), ack. It is not
+// the bare pipeline (see bare.go): it includes roomworker's client and its pull discipline.
+func runClientBaseline(ctx context.Context, lookup lookupFunc) error {
 	get := func(k, def string) string {
 		if v, ok := lookup(k); ok && v != "" {
 			return v
@@ -42,7 +44,7 @@ func runBaseline(ctx context.Context, lookup lookupFunc) error {
 		return err
 	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, "ROOM_REQUESTS", jetstream.ConsumerConfig{
-		Durable: "baseline", FilterSubject: "rooms.create", AckPolicy: jetstream.AckExplicitPolicy,
+		Durable: "client-pipeline", FilterSubject: "rooms.create", AckPolicy: jetstream.AckExplicitPolicy,
 		AckWait: 15 * time.Second, MaxAckPending: 1024,
 	})
 	if err != nil {

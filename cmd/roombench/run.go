@@ -46,11 +46,17 @@ type options struct {
 	paceSeconds  float64
 	workerBin    string
 	skipBaseline bool
+	baseline     string // a key of baselines
 }
 
 func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "-role=baseline" {
-		return runBaseline(ctx, lookup)
+	if len(args) > 0 {
+		switch args[0] {
+		case baselines["bare"].role:
+			return runBare(ctx, lookup)
+		case baselines["client-pipeline"].role:
+			return runClientBaseline(ctx, lookup)
+		}
 	}
 	fs := flag.NewFlagSet("roombench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -60,18 +66,20 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 	fs.StringVar(&conc, "concurrency", "1,8,64,256", "comma-separated worker concurrencies to sweep")
 	fs.StringVar(&lat, "latency", "0ms,20ms", "comma-separated stand-in latencies to sweep")
 	fs.StringVar(&reps, "replicas", "1", "comma-separated numbers of roomworker processes to sweep (e.g. 1,2,4)")
-	fs.IntVar(&o.runs, "runs", 1, "repetitions of each configuration (each prints its own line)")
-	fs.Float64Var(&o.paceFraction, "pace", 0.5, "latency phase: publish rate as a fraction of the baseline's drain rate")
+	fs.IntVar(&o.runs, "runs", 3, "rotations per configuration (roomworker and the baseline alternate; one line gives median, min, max)")
+	fs.StringVar(&o.baseline, "baseline", "bare", "the baseline: bare (Consume with prefetch, net/http, answer not decoded) or client-pipeline (roomworker's plugnmeet client and pull discipline)")
+	fs.Float64Var(&o.paceFraction, "pace", 0.5, "latency phase: publish rate as a fraction of the slower drain rate in the rotation")
 	fs.Float64Var(&o.paceSeconds, "pace-seconds", 3, "latency phase: how long to publish at the paced rate")
 	fs.StringVar(&o.workerBin, "worker-bin", "", "roomworker binary to run (default: built from this module)")
-	fs.BoolVar(&o.skipBaseline, "no-baseline", false, "skip the baseline (ratio is then 0)")
+	fs.BoolVar(&o.skipBaseline, "no-baseline", false, "skip the baseline (the line then has no baseline metrics and no ratios)")
 	bookings := fs.Int("bookings", 0, "instead of the sweep: book `N` rooms all due in the same second and print their fire lag (p50/p99/max)")
 	lead := fs.Duration("create-lead", 2*time.Second, "with -bookings: the workers' CREATE_LEAD")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (nats-server, stand-in, driver) to `FILE`")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: roombench [flags]\n\nFor each configuration prints one JSON line: requests/s of roomworker and of the\n"+
-			"bare pipeline (baseline) on the same servers and payloads, their ratio, paced end-to-end latency,\n"+
-			"worker CPU per 1,000 requests, worker peak RSS, JetStream operations and create calls per request.\n"+
+		fmt.Fprintf(stderr, "Usage: roombench [flags]\n\nFor each configuration prints one JSON line naming its baseline: for roomworker and the\n"+
+			"baseline, alternating in -runs rotations on fresh servers of the same kind with the same payloads,\n"+
+			"drain throughput (msgs/s), worker CPU µs per message, paced p50/p99 latency, peak RSS, NATS messages\n"+
+			"and create calls per request, and the ratios roomworker/baseline: median, min, max and every run.\n"+
 			"With -bookings N it instead books N rooms all due in the same second and prints their fire lag as one JSON line.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
@@ -97,6 +105,9 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 	}
 	if o.n < 1 || o.runs < 1 {
 		return errors.New("-n and -runs must be positive")
+	}
+	if _, ok := baselines[o.baseline]; !ok {
+		return fmt.Errorf("-baseline: %q is neither bare nor client-pipeline", o.baseline)
 	}
 	if *bookings < 0 || *lead < 0 {
 		return errors.New("-bookings and -create-lead must not be negative")
@@ -142,14 +153,12 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 	for _, latency := range o.latency {
 		for _, c := range o.concurrency {
 			for _, r := range o.replicas {
-				for range o.runs {
-					rep, err := measure(ctx, o, self, tmp, config{concurrency: c, replicas: r, latency: latency}, stderr)
-					if err != nil {
-						return err
-					}
-					line, _ := json.Marshal(rep)
-					fmt.Fprintln(stdout, string(line))
+				rep, err := measure(ctx, o, self, tmp, config{concurrency: c, replicas: r, latency: latency}, stderr)
+				if err != nil {
+					return err
 				}
+				line, _ := json.Marshal(rep)
+				fmt.Fprintln(stdout, string(line))
 			}
 		}
 	}
@@ -163,76 +172,78 @@ type config struct {
 
 // report is one configuration's JSON line.
 type report struct {
-	N                 int     `json:"n"`
-	Concurrency       int     `json:"concurrency"`
-	Replicas          int     `json:"replicas"`
-	LatencyMs         float64 `json:"standin_latency_ms"`
-	RPS               float64 `json:"rps"`
-	BaselineRPS       float64 `json:"baseline_rps"`
-	Ratio             float64 `json:"ratio"`
-	P50Ms             float64 `json:"p50_ms"`
-	P95Ms             float64 `json:"p95_ms"`
-	P99Ms             float64 `json:"p99_ms"`
-	BaselineP50Ms     float64 `json:"baseline_p50_ms"`
-	BaselineP95Ms     float64 `json:"baseline_p95_ms"`
-	BaselineP99Ms     float64 `json:"baseline_p99_ms"`
-	PacedRPS          float64 `json:"paced_rps"`
-	CPUSecPer1k       float64 `json:"worker_cpu_s_per_1k"`
-	BaselineCPUPer1k  float64 `json:"baseline_cpu_s_per_1k"`
-	PeakRSSMiB        float64 `json:"worker_peak_rss_mib"`
-	JSAPIPerReq       float64 `json:"js_api_per_req"`
-	NATSMsgsPerReq    float64 `json:"nats_msgs_in_per_req"`
-	BaselineNATSPerRq float64 `json:"baseline_nats_msgs_in_per_req"`
-	CreateCallsPerReq float64 `json:"create_calls_per_req"`
+	Baseline     string  `json:"baseline"`
+	BaselineWhat string  `json:"baseline_is"`
+	N            int     `json:"n"`
+	Concurrency  int     `json:"concurrency"`
+	Replicas     int     `json:"replicas"`
+	LatencyMs    float64 `json:"standin_latency_ms"`
+	Rotations    int     `json:"rotations"`
+	// Order is who ran first in each rotation.
+	Order      []string `json:"order"`
+	Roomworker metrics  `json:"roomworker"`
+	Base       *metrics `json:"baseline_metrics,omitempty"`
+	// Ratio is roomworker / baseline, per rotation, then summarised.
+	Ratio    *ratios `json:"ratio_roomworker_over_baseline,omitempty"`
+	PacedRPS spread  `json:"paced_rps"`
 }
 
-// measure runs the baseline and roomworker on fresh servers with the same payloads: first the
-// drain of a pre-published backlog (throughput, CPU, operations), then a paced phase at the same
-// rate for both (a fraction of the slower one's drain rate) for end-to-end latency.
+// measure runs -runs rotations of roomworker and the baseline, alternating who goes first, each
+// phase on fresh servers with the same payloads: first both drain a pre-published backlog
+// (throughput, CPU), then both get the same paced load (a fraction of the slower drain rate of
+// the rotation) for end-to-end latency.
 func measure(ctx context.Context, o options, self, tmp string, c config, log io.Writer) (report, error) {
-	rep := report{N: o.n, Concurrency: c.concurrency, Replicas: c.replicas, LatencyMs: float64(c.latency) / 1e6}
-	fmt.Fprintf(log, "measuring concurrency=%d replicas=%d latency=%s n=%d\n", c.concurrency, c.replicas, c.latency, o.n)
-	baseArgv, workerArgv := []string{self, "-role=baseline"}, []string{o.workerBin}
-	var base phaseResult
-	if !o.skipBaseline {
-		var err error
-		if base, err = runPhase(ctx, o, c, tmp, "baseline", o.n, 0, baseArgv, 1); err != nil {
-			return rep, fmt.Errorf("baseline: %w", err)
+	bl := baselines[o.baseline]
+	rep := report{Baseline: o.baseline, BaselineWhat: bl.what, N: o.n, Concurrency: c.concurrency, Replicas: c.replicas,
+		LatencyMs: float64(c.latency) / 1e6, Rotations: o.runs}
+	argv := map[string][]string{"roomworker": {o.workerBin}, "baseline": {self, bl.role}}
+	procs := map[string]int{"roomworker": c.replicas, "baseline": 1}
+	var paced []float64
+	var rws, bases []sample
+	for i := range o.runs {
+		order := rotationOrder(i, !o.skipBaseline)
+		rep.Order = append(rep.Order, strings.Join(order, ","))
+		fmt.Fprintf(log, "concurrency=%d replicas=%d latency=%s n=%d baseline=%s: rotation %d/%d (%s)\n",
+			c.concurrency, c.replicas, c.latency, o.n, o.baseline, i+1, o.runs, strings.Join(order, " then "))
+		got := map[string]*sample{}
+		slowest := 0.0
+		for _, who := range order {
+			res, err := runPhase(ctx, o, c, tmp, who, o.n, 0, argv[who], procs[who])
+			if err != nil {
+				return rep, fmt.Errorf("%s drain: %w", who, err)
+			}
+			got[who] = &sample{rps: res.rps, cpuUsPerMsg: res.cpuSec / float64(o.n) * 1e6, peakRSSMiB: res.peakRSS / (1 << 20),
+				natsMsgsPerReq: res.natsMsgsPerReq, createCalls: res.createCallsPerReq}
+			if slowest == 0 || res.rps < slowest {
+				slowest = res.rps
+			}
+		}
+		pace := slowest * o.paceFraction
+		for _, who := range order {
+			res, err := runPhase(ctx, o, c, tmp, who, 0, pace, argv[who], procs[who])
+			if err != nil {
+				return rep, fmt.Errorf("%s latency: %w", who, err)
+			}
+			got[who].p50, got[who].p99 = res.p50, res.p99
+			if who == "roomworker" {
+				paced = append(paced, res.pacedRPS)
+			}
+		}
+		for _, who := range order {
+			s := got[who]
+			fmt.Fprintf(log, "  %-10s %8.1f msgs/s  %7.1f µs CPU/msg  p50 %6.2f ms  p99 %6.2f ms\n", who, s.rps, s.cpuUsPerMsg, s.p50, s.p99)
+		}
+		rws = append(rws, *got["roomworker"])
+		if b, ok := got["baseline"]; ok {
+			bases = append(bases, *b)
 		}
 	}
-	rw, err := runPhase(ctx, o, c, tmp, "roomworker", o.n, 0, workerArgv, c.replicas)
-	if err != nil {
-		return rep, fmt.Errorf("roomworker: %w", err)
+	rep.Roomworker = metricsOf(rws)
+	rep.PacedRPS = spreadOf(paced)
+	if len(bases) > 0 {
+		m, r := metricsOf(bases), ratiosOf(rws, bases)
+		rep.Base, rep.Ratio = &m, &r
 	}
-	pace := rw.rps * o.paceFraction
-	if base.rps > 0 {
-		pace = min(base.rps, rw.rps) * o.paceFraction
-	}
-	if !o.skipBaseline {
-		lat, err := runPhase(ctx, o, c, tmp, "baseline", 0, pace, baseArgv, 1)
-		if err != nil {
-			return rep, fmt.Errorf("baseline latency: %w", err)
-		}
-		rep.BaselineP50Ms, rep.BaselineP95Ms, rep.BaselineP99Ms = lat.p50, lat.p95, lat.p99
-	}
-	lat, err := runPhase(ctx, o, c, tmp, "roomworker", 0, pace, workerArgv, c.replicas)
-	if err != nil {
-		return rep, fmt.Errorf("roomworker latency: %w", err)
-	}
-	rep.P50Ms, rep.P95Ms, rep.P99Ms = lat.p50, lat.p95, lat.p99
-	rep.PacedRPS = round3(lat.pacedRPS)
-
-	rep.RPS, rep.BaselineRPS = round3(rw.rps), round3(base.rps)
-	if base.rps > 0 {
-		rep.Ratio = round3(rw.rps / base.rps)
-	}
-	rep.CPUSecPer1k = round3(rw.cpuSec / float64(o.n) * 1000)
-	rep.BaselineCPUPer1k = round3(base.cpuSec / float64(o.n) * 1000)
-	rep.PeakRSSMiB = round3(rw.peakRSS / (1 << 20))
-	rep.JSAPIPerReq = round3(rw.jsAPIPerReq)
-	rep.NATSMsgsPerReq = round3(rw.natsMsgsPerReq)
-	rep.BaselineNATSPerRq = round3(base.natsMsgsPerReq)
-	rep.CreateCallsPerReq = round3(rw.createCallsPerReq)
 	return rep, nil
 }
 
@@ -302,7 +313,7 @@ func runPhase(ctx context.Context, o options, c config, tmp, name string, drain 
 	defer sub.Unsubscribe()
 
 	body := seedBody()
-	if err := prepublish(ctx, js, body, name+"-drain", drain); err != nil {
+	if err := prepublish(ctx, js, body, "req-drain", drain); err != nil {
 		return res, err
 	}
 	jszBefore, varzBefore := serverCounters(ns)
@@ -345,7 +356,10 @@ func runPhase(ctx context.Context, o options, c config, tmp, name string, drain 
 		res.natsMsgsPerReq = float64(varzAfter-varzBefore) / float64(drain)
 		res.createCallsPerReq = float64(standin.Stats().CreateCalls-callsBefore) / float64(drain)
 		for _, cmd := range cmds {
-			cpu, rss := procUsage(cmd.Process.Pid)
+			cpu, rss, err := procUsage(cmd.Process.Pid)
+			if err != nil {
+				return res, fmt.Errorf("worker CPU: %w", err)
+			}
 			res.cpuSec += cpu
 			res.peakRSS = max(res.peakRSS, rss)
 		}
@@ -353,7 +367,7 @@ func runPhase(ctx context.Context, o options, c config, tmp, name string, drain 
 
 	if paced := int(pace * o.paceSeconds); paced > 0 {
 		// Wait until the consumers are up (they are when a warm-up request comes back).
-		warm, err := requestMsg(body, name+"-warmup")
+		warm, err := requestMsg(body, "req-warmup")
 		if err != nil {
 			return res, err
 		}
@@ -366,7 +380,7 @@ func runPhase(ctx context.Context, o options, c config, tmp, name string, drain 
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		sentAt, rate, err := publishPaced(ctx, js, body, name+"-paced", paced, pace)
+		sentAt, rate, err := publishPaced(ctx, js, body, "req-paced", paced, pace)
 		if err != nil {
 			return res, err
 		}
@@ -507,29 +521,28 @@ func serverCounters(ns *server.Server) (jsAPI, msgsIn int64) {
 	return jsAPI, msgsIn
 }
 
-// procUsage reads a process's CPU seconds (user+system) and peak RSS in bytes from /proc.
-func procUsage(pid int) (cpuSec, peakRSS float64) {
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		s := string(b)
-		if i := strings.LastIndexByte(s, ')'); i > 0 {
-			f := strings.Fields(s[i+2:])
-			if len(f) > 13 {
-				ut, _ := strconv.ParseFloat(f[11], 64)
-				st, _ := strconv.ParseFloat(f[12], 64)
-				cpuSec = (ut + st) / 100 // USER_HZ
-			}
-		}
+// procUsage reads a process's CPU seconds (utime+stime) and peak RSS in bytes from /proc.
+func procUsage(pid int) (cpuSec, peakRSS float64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
 	}
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-				peakRSS = kb * 1024
-			}
-		}
+	ticks, err := parseProcStat(string(b))
+	if err != nil {
+		return 0, 0, err
 	}
-	return cpuSec, peakRSS
+	if b, err = os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err != nil {
+		return 0, 0, err
+	}
+	if peakRSS, err = parseVmHWM(string(b)); err != nil {
+		return 0, 0, err
+	}
+	return float64(ticks) / userHZ, peakRSS, nil
 }
+
+// userHZ is the unit of /proc/<pid>/stat's utime and stime (sysconf(_SC_CLK_TCK), 100 on
+// Linux on every architecture Go supports).
+const userHZ = 100
 
 func pct(sorted []float64, p float64) float64 {
 	if len(sorted) == 0 {
