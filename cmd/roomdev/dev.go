@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -36,6 +35,7 @@ type devEnvironment struct {
 	standinURL string       // where the stand-in and its control endpoints answer
 	standinSrv *http.Server // serves them
 	webhookURL string       // the stand-in's global webhook_conf.url: the worker's receiver
+	webhookLn  net.Listener // the receiver's listener, bound at start-up until the service takes it
 	env        map[string]string
 	parent     lookupFunc
 }
@@ -107,11 +107,12 @@ func startDev(parent lookupFunc, quiet bool, stdout io.Writer) (*devEnvironment,
 func (d *devEnvironment) startStandin(parent lookupFunc) error {
 	addr, ok := parent("WEBHOOK_ADDR")
 	if !ok || addr == "" {
-		free, err := freeLoopbackAddr()
+		// Bound now and kept, so that no other process takes the port before the service listens.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("webhook receiver: %w", err)
 		}
-		addr = free
+		d.webhookLn, addr = ln, ln.Addr().String()
 		d.env["WEBHOOK_ADDR"] = addr
 	}
 	d.webhookURL = receiverURL(addr)
@@ -176,15 +177,6 @@ func receiverURL(addr string) string {
 	return "http://" + net.JoinHostPort(host, port) + worker.WebhookPath
 }
 
-func freeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return "127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
-}
-
 // lookup answers from the dev overrides first; in roomdev the embedded servers win over
 // NATS_URL, while an explicit PLUGNMEET_URL selects a real plugNmeet.
 func (d *devEnvironment) lookup(key string) (string, bool) {
@@ -217,7 +209,20 @@ func (d *devEnvironment) announce(out io.Writer, metricsAddr string) {
 }
 
 // Close stops the embedded servers and removes the temporary store.
+// listen opens the service's listeners: the webhook receiver's is the one bound at start-up.
+func (d *devEnvironment) listen(network, addr string) (net.Listener, error) {
+	if d.webhookLn != nil && addr == d.env["WEBHOOK_ADDR"] {
+		ln := d.webhookLn
+		d.webhookLn = nil
+		return ln, nil
+	}
+	return net.Listen(network, addr)
+}
+
 func (d *devEnvironment) Close() {
+	if d.webhookLn != nil {
+		_ = d.webhookLn.Close()
+	}
 	if d.standinSrv != nil {
 		_ = d.standinSrv.Close()
 	}

@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 		Stderr:    stderr,
 		Listening: func(metricsAddr string) { dev.announce(stdout, metricsAddr) },
 		RunWorker: runWorker,
+		Listen:    dev.listen,
 	}
 	if *demo != "" {
 		o.Task = func(ctx context.Context, p service.Process) error {
