@@ -11,7 +11,13 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-func TestNewEndRoomRequest(t *testing.T) {
+func TestNewEndRoomRequest(t *testing.T) { testRoomRequest(t, TypeEndRoom, NewEndRoomRequest) }
+
+func TestNewCancelRoomRequest(t *testing.T) { testRoomRequest(t, TypeCancelRoom, NewCancelRoomRequest) }
+
+// testRoomRequest checks a constructor of a request that names one room (room.end, room.cancel).
+func testRoomRequest(t *testing.T, typ string, newRequest func(string, ...RequestOption) (*event.Event, error)) {
+	t.Helper()
 	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name        string
@@ -39,7 +45,7 @@ func TestNewEndRoomRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev, err := NewEndRoomRequest(tt.roomID, tt.opts...)
+			ev, err := newRequest(tt.roomID, tt.opts...)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantMsg) {
 					t.Fatalf("err = %v, want %v mentioning %q", err, tt.wantErr, tt.wantMsg)
@@ -52,7 +58,7 @@ func TestNewEndRoomRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ev.Type() != TypeEndRoom || ev.Subject() != tt.wantSubject || ev.Source() != tt.wantSource ||
+			if ev.Type() != typ || ev.Subject() != tt.wantSubject || ev.Source() != tt.wantSource ||
 				ev.DataContentType() != "application/json" || ev.ID() == "" || ev.Time().IsZero() {
 				t.Errorf("event = %v", ev)
 			}
@@ -65,8 +71,8 @@ func TestNewEndRoomRequest(t *testing.T) {
 		})
 	}
 
-	a, _ := NewEndRoomRequest("r1")
-	b, _ := NewEndRoomRequest("r1")
+	a, _ := newRequest("r1")
+	b, _ := newRequest("r1")
 	if a.ID() == b.ID() {
 		t.Error("two requests got the same id")
 	}
@@ -83,7 +89,7 @@ func TestNewEndRoomRequest(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, mode, err := Decode(h, body)
-		if err != nil || mode != enc.mode || got.Type() != TypeEndRoom || got.ID() != a.ID() || string(got.Data()) != string(a.Data()) {
+		if err != nil || mode != enc.mode || got.Type() != typ || got.ID() != a.ID() || string(got.Data()) != string(a.Data()) {
 			t.Errorf("%s: decoded %v in %s mode (%v)", enc.mode, got, mode, err)
 		}
 	}
