@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,7 +25,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/roomworker/roomworker/events"
-	"github.com/roomworker/roomworker/plugnmeet"
 	"github.com/roomworker/roomworker/plugnmeet/plugnmeettest"
 )
 
@@ -70,34 +68,6 @@ type bookingReport struct {
 	CreateCallsPerReq float64 `json:"create_calls_per_booking"`
 }
 
-// firstCreates stands in front of the stand-in and notes when each room's first create call
-// arrived.
-type firstCreates struct {
-	next http.Handler
-	mu   sync.Mutex
-	at   map[string]time.Time
-}
-
-func (f *firstCreates) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == plugnmeet.RouteCreate {
-		now := time.Now()
-		body, err := io.ReadAll(r.Body)
-		if err == nil {
-			var probe struct {
-				RoomID string `json:"room_id"`
-			}
-			_ = json.Unmarshal(body, &probe)
-			f.mu.Lock()
-			if _, seen := f.at[probe.RoomID]; !seen {
-				f.at[probe.RoomID] = now
-			}
-			f.mu.Unlock()
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	f.next.ServeHTTP(w, r)
-}
-
 func runBookings(ctx context.Context, o bookingOptions, tmp string, stdout, log io.Writer) error {
 	fmt.Fprintf(log, "booking %d rooms due in the same second: %d roomworker(s), concurrency %d, CREATE_LEAD %s\n",
 		o.n, o.replicas, o.concurrency, o.lead)
@@ -117,7 +87,7 @@ func runBookings(ctx context.Context, o bookingOptions, tmp string, stdout, log 
 	}
 	standin := plugnmeettest.NewServer(plugnmeettest.Options{APIKey: benchKey, APISecret: benchSecret})
 	defer standin.Close()
-	creates := &firstCreates{next: standin, at: map[string]time.Time{}}
+	creates := plugnmeettest.NewCreateClock(standin)
 	front := httptest.NewServer(creates)
 	defer front.Close()
 
@@ -258,14 +228,11 @@ func runBookings(ctx context.Context, o bookingOptions, tmp string, stdout, log 
 	}
 
 	var fire, made []float64
-	creates.mu.Lock()
 	for i := range o.n {
-		room := fmt.Sprintf("booking-%06d", i)
-		if at, ok := creates.at[room]; ok {
+		if at, ok := creates.First(fmt.Sprintf("booking-%06d", i)); ok {
 			fire = append(fire, float64(at.Sub(createAt))/1e6)
 		}
 	}
-	creates.mu.Unlock()
 	mu.Lock()
 	for _, at := range created {
 		made = append(made, float64(at.Sub(createAt))/1e6)

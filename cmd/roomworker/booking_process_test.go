@@ -1,19 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,43 +18,8 @@ import (
 
 	"github.com/roomworker/roomworker/events"
 	"github.com/roomworker/roomworker/internal/testenv"
-	"github.com/roomworker/roomworker/plugnmeet"
+	"github.com/roomworker/roomworker/plugnmeet/plugnmeettest"
 )
-
-// createClock stands in front of the plugNmeet stand-in and notes when the first create call
-// for each room arrived.
-type createClock struct {
-	next http.Handler
-	mu   sync.Mutex
-	in   map[string]time.Time
-}
-
-func (c *createClock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == plugnmeet.RouteCreate {
-		now := time.Now()
-		body, err := io.ReadAll(r.Body)
-		if err == nil {
-			var probe struct {
-				RoomID string `json:"room_id"`
-			}
-			_ = json.Unmarshal(body, &probe)
-			c.mu.Lock()
-			if _, seen := c.in[probe.RoomID]; !seen {
-				c.in[probe.RoomID] = now
-			}
-			c.mu.Unlock()
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	c.next.ServeHTTP(w, r)
-}
-
-func (c *createClock) first(room string) (time.Time, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.in[room]
-	return t, ok
-}
 
 // bookingWorker is a roomworker process of the booking soak.
 type bookingWorker struct {
@@ -130,7 +90,7 @@ func TestBookingsSurviveAWorkerKillAndANATSRestart(t *testing.T) {
 	}
 	const lead, tolerance = time.Second, 2 * time.Second
 	e := testenv.New(t)
-	clock := &createClock{next: e.Standin, in: map[string]time.Time{}}
+	clock := plugnmeettest.NewCreateClock(e.Standin)
 	front := httptest.NewServer(clock)
 	t.Cleanup(front.Close)
 	url := e.NS.ClientURL()
@@ -220,7 +180,7 @@ func TestBookingsSurviveAWorkerKillAndANATSRestart(t *testing.T) {
 			t.Errorf("booking %s (%s, create at +%s): %d room.scheduled, %d room.created; want exactly one each",
 				id, b.room, b.createAt.Sub(base), c[events.TypeRoomScheduled], c[events.TypeRoomCreated])
 		}
-		first, ok := clock.first(b.room)
+		first, ok := clock.First(b.room)
 		if !ok {
 			t.Errorf("%s: no create call reached plugNmeet", b.room)
 			continue
