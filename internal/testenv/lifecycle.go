@@ -42,26 +42,10 @@ type LifecycleEvent struct {
 // A stream that does not exist yet holds none.
 func (e *Env) Lifecycle(roomID string) []LifecycleEvent {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := e.JS.Stream(ctx, e.Cfg.Webhook.Stream)
-	if err != nil {
-		return nil
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	all, _ := e.storedEvents(e.Cfg.Webhook.Stream, "lifecycle event")
 	var out []LifecycleEvent
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			continue
-		}
-		ev, _, err := events.Decode(m.Header, m.Data)
-		if err != nil {
-			e.t.Fatalf("lifecycle event %d does not decode: %v", seq, err)
-		}
+	for _, st := range all {
+		ev, m, seq := st.ev, st.msg, st.seq
 		if roomID != "" && ev.Subject() != roomID {
 			continue
 		}

@@ -6,6 +6,7 @@ package testenv
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -233,12 +234,23 @@ type Result struct {
 
 func (r Result) RequestID() string { s, _ := r.Ev.Extensions()[events.ExtRequestID].(string); return s }
 
-// results reads every result event stored in ROOM_EVENTS.
-func (e *Env) Results() []Result {
+// stored is one CloudEvent read back from a stream.
+type stored struct {
+	ev  *event.Event
+	seq uint64
+	msg *jetstream.RawStreamMsg
+}
+
+// storedEvents reads every message of stream, in order, each decoded as a CloudEvent; what names
+// the events in a failure. ok is false when the stream does not exist.
+func (e *Env) storedEvents(stream, what string) (out []stored, ok bool) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := e.JS.Stream(ctx, e.Cfg.EventsStream)
+	s, err := e.JS.Stream(ctx, stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, false
+	}
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -246,7 +258,6 @@ func (e *Env) Results() []Result {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var out []Result
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
 		m, err := s.GetMsg(ctx, seq)
 		if err != nil {
@@ -254,8 +265,23 @@ func (e *Env) Results() []Result {
 		}
 		ev, _, err := events.Decode(m.Header, m.Data)
 		if err != nil {
-			e.t.Fatalf("result %d does not decode: %v", seq, err)
+			e.t.Fatalf("%s %d does not decode: %v", what, seq, err)
 		}
+		out = append(out, stored{ev: ev, seq: seq, msg: m})
+	}
+	return out, true
+}
+
+// results reads every result event stored in ROOM_EVENTS.
+func (e *Env) Results() []Result {
+	e.t.Helper()
+	all, ok := e.storedEvents(e.Cfg.EventsStream, "result")
+	if !ok {
+		e.t.Fatalf("stream %s not found", e.Cfg.EventsStream)
+	}
+	var out []Result
+	for _, st := range all {
+		ev, m := st.ev, st.msg
 		r := Result{Ev: ev, Subject: m.Subject, MsgID: m.Header.Get(jetstream.MsgIDHeader)}
 		switch ev.Type() {
 		case events.TypeRoomCreated:
