@@ -138,11 +138,7 @@ func (w *Worker) cancelBooking(d *delivery) verdict {
 		}
 		purge = w.scheduleSubject(room)
 	} else {
-		rec, err := w.store.room(d.ops, room)
-		if err != nil {
-			return natsTrouble(err)
-		}
-		if rec != nil {
+		if rec := d.lease.record(); rec != nil && rec.SID != "" {
 			c.State = events.CancelCreated
 			c.Message = fmt.Sprintf("no booking is pending for %s: the room was already created (session %s, by request %s), "+
 				"or is being created right now; publish room.end to end a live room", room, rec.SID, rec.RequestID)

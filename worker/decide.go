@@ -110,19 +110,15 @@ func (w *Worker) decide(ctx context.Context, d *delivery) verdict {
 	}
 	d.log = d.log.With("room_id", req.roomID)
 
-	// 3. A request whose outcome is recorded (a redelivery, or the same event published again)
-	// gets that outcome again, whatever has happened since.
-	out, err := w.store.outcome(d.ops, req.key)
-	if err != nil {
-		return natsTrouble(err)
-	}
+	// 3. Everything else happens under the room's lease: one worker at a time per room_id. A
+	// request whose outcome is recorded (a redelivery, or the same event published again) gets
+	// that outcome again, whatever has happened since.
+	lease, out, err := w.store.acquire(d.ops, req.roomID, req.key,
+		Lease{Holder: w.id, RequestID: ev.ID(), At: time.Now().UTC()}, w.cfg.leaseTTL(), d.meta.NumDelivered > 1)
+	d.lease = lease
 	if out != nil {
 		return recorded(out)
 	}
-
-	// 4. Everything else happens under the room's lease: one worker at a time per room_id.
-	d.lease, err = w.store.takeLease(d.ops, req.roomID, Lease{Holder: w.id, RequestID: ev.ID(), At: time.Now().UTC()},
-		w.cfg.leaseTTL())
 	if errors.Is(err, errLeaseHeld) {
 		// Wait longer the more often this message found the lease taken, so a lease left by a
 		// killed worker (freed by its TTL) costs a handful of deliveries, not hundreds.
@@ -167,10 +163,7 @@ func (w *Worker) decide(ctx context.Context, d *delivery) verdict {
 // plugNmeet says.
 func (w *Worker) createRoom(ctx context.Context, d *delivery) verdict {
 	req := d.req
-	rec, err := w.store.room(d.ops, req.roomID)
-	if err != nil {
-		return natsTrouble(err)
-	}
+	rec := d.lease.record()
 	if rec != nil && rec.State == StateCreated && rec.RequestKey == req.key {
 		return w.fromRecord(d, rec) // this request's own session: its outcome write was lost
 	}
@@ -204,10 +197,7 @@ func (w *Worker) createRoom(ctx context.Context, d *delivery) verdict {
 // endRoom decides a room.end request under its room's lease: end the live session, or answer
 // that there was none.
 func (w *Worker) endRoom(ctx context.Context, d *delivery) verdict {
-	rec, err := w.store.room(d.ops, d.req.roomID)
-	if err != nil {
-		return natsTrouble(err)
-	}
+	rec := d.lease.record()
 	v, _ := w.retrying(ctx, d, plugnmeet.RouteEndRoom, func(cctx context.Context, attempts int) (*verdict, error) {
 		err := w.api.EndRoom(cctx, d.req.roomID)
 		already := errors.Is(err, plugnmeet.ErrRoomNotFound)

@@ -119,15 +119,37 @@ func encodeCreated(c events.RoomCreated) ([]byte, error) {
 	return withRaw(b, "room_info", c.RoomInfo), nil
 }
 
-// encode renders the record, embedding room_info as it is.
+// encode renders the record, embedding room_info and the outcome's data as they are.
 func (r Record) encode() ([]byte, error) {
-	info := r.RoomInfo
-	r.RoomInfo = nil
+	info, out := r.RoomInfo, r.Outcome
+	r.RoomInfo, r.Outcome = nil, nil
 	b, err := json.Marshal(r)
-	if err != nil || len(info) == 0 {
-		return b, err
+	if err != nil {
+		return nil, err
 	}
-	return withRaw(b, "room_info", info), nil
+	if out != nil {
+		o, err := out.encode()
+		if err != nil {
+			return nil, err
+		}
+		b = withRaw(b, "outcome", o)
+	}
+	if len(info) > 0 {
+		b = withRaw(b, "room_info", info)
+	}
+	return b, nil
+}
+
+// encode renders the outcome, embedding its data as it is (json.Marshal would scan and compact
+// the result's data again).
+func (o Outcome) encode() ([]byte, error) {
+	data := o.Data
+	o.Data = nil
+	b, err := marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	return withRaw(b, "data", data), nil
 }
 
 // marshal encodes v as JSON without HTML escaping: a request embedded in a result keeps its

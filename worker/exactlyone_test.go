@@ -89,7 +89,7 @@ func TestFinalDeliveryNeverNaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another replica holds the room's lease for a minute (a plugNmeet outage keeps it busy).
-	if _, err := kv.Create(context.Background(), worker.LeaseKey("held-room"), []byte(`{"holder":"other"}`),
+	if _, err := kv.Create(context.Background(), worker.RoomKey("held-room"), []byte(`{"state":"claimed","holder":"other"}`),
 		jetstream.KeyTTL(time.Minute)); err != nil {
 		t.Fatal(err)
 	}

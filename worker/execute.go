@@ -174,21 +174,9 @@ func (w *Worker) carryOut(d *delivery, v verdict) (fresh bool, err error) {
 	}
 	r := v.result
 	r.data = w.fit(d, r)
-	var writes []write
-	if v.outcome && d.req != nil {
-		wait, err := w.store.putOutcome(d.req.key, Outcome{Type: r.typ, RoomID: r.roomID, Label: r.label, Hit: v.hit, Data: r.data,
-			SID: r.sid, Attempts: r.attempts, Message: r.message, Warnings: r.warnings})
-		if err != nil {
-			return false, err
-		}
-		writes = append(writes, wait)
-	}
-	if v.room != nil {
-		wait, err := w.store.putRoom(*v.room)
-		if err != nil {
-			return false, err
-		}
-		writes = append(writes, wait)
+	writes, err := w.record(d, v, r)
+	if err != nil {
+		return false, err
 	}
 	if v.endSID != "" && d.req != nil {
 		cctx, cancel := context.WithTimeout(d.ops, 5*time.Second)
@@ -205,7 +193,61 @@ func (w *Worker) carryOut(d *delivery, v verdict) (fresh bool, err error) {
 	if err := errors.Join(errs...); err != nil {
 		return false, err
 	}
+	if v.room != nil || v.outcome {
+		d.lease.recorded()
+	}
 	return w.publish(d, r)
+}
+
+// record starts the bucket writes a verdict's result needs before it is published: the room's
+// new Record, carrying the request's outcome when the Record is the request's own (one write on
+// the fast path), else the outcome under the request's key. A claim is always replaced by a
+// Record, so the request's outcome stays where acquire looks for it. The outcome of another
+// request that a new Record displaces moves to that request's key first.
+func (w *Worker) record(d *delivery, v verdict, r *result) ([]write, error) {
+	var out *Outcome
+	if v.outcome && d.req != nil {
+		out = &Outcome{Type: r.typ, RoomID: r.roomID, Label: r.label, Hit: v.hit, Data: r.data,
+			SID: r.sid, Attempts: r.attempts, Message: r.message, Warnings: r.warnings}
+	}
+	var writes []write
+	put := func(wait write, err error) error {
+		if err == nil {
+			writes = append(writes, wait)
+		}
+		return err
+	}
+	claim := d.lease != nil && d.lease.claim
+	switch {
+	case v.room != nil:
+		rec := *v.room
+		if prev := d.lease.record(); prev != nil && prev.Outcome != nil && prev.RequestKey != rec.RequestKey {
+			if err := put(w.store.putOutcome(prev.RequestKey, *prev.Outcome)); err != nil {
+				return nil, err
+			}
+		}
+		if out != nil && rec.RequestKey == d.req.key {
+			rec.Outcome = out
+		} else if out != nil {
+			if err := put(w.store.putOutcome(d.req.key, *out)); err != nil {
+				return nil, err
+			}
+		}
+		if err := put(w.store.putRoom(rec)); err != nil {
+			return nil, err
+		}
+	case out != nil && claim:
+		rec := Record{State: StateNone, RoomID: d.req.roomID, RequestID: d.req.ev.ID(), RequestKey: d.req.key,
+			PayloadHash: d.req.payloadHash, Attempts: r.attempts, At: time.Now().UTC(), Outcome: out}
+		if err := put(w.store.putRoom(rec)); err != nil {
+			return nil, err
+		}
+	case out != nil:
+		if err := put(w.store.putOutcome(d.req.key, *out)); err != nil {
+			return nil, err
+		}
+	}
+	return writes, nil
 }
 
 // publish stores a result event in the events stream and waits for its PubAck. The result's id

@@ -261,7 +261,7 @@ func TestMetricsCountRequestsNotDeliveries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kv.Create(ctx, worker.LeaseKey("mc-busy"), []byte(`{"holder":"other"}`), jetstream.KeyTTL(2*time.Second)); err != nil {
+	if _, err := kv.Create(ctx, worker.RoomKey("mc-busy"), []byte(`{"state":"claimed","holder":"other"}`), jetstream.KeyTTL(2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	e.Publish(testenv.NewEvent("", testenv.Request("mc-busy")))

@@ -16,10 +16,16 @@ import (
 // The bucket holds four kinds of entries, each written with its own per-entry TTL (the bucket
 // itself has no MaxAge), so that no lifetime can cut another one short:
 //
-//	lease.<room_id>          the room's lease while a worker works on it      TTL: leaseTTL
-//	room.<room_id>           the session the last request created (Record)    TTL: IDEMPOTENCY_WINDOW
-//	request.<request key>    a request's final outcome (Outcome)              TTL: IDEMPOTENCY_WINDOW
-//	attempts.<request key>   plugNmeet calls spent in earlier deliveries      TTL: the longer of IDEMPOTENCY_WINDOW and 24h, renewed on each write; deleted once the result is stored
+//	room.<room_id>           a claim while a worker creates the room's first record, then the
+//	                         room's Record, with the outcome of the request that wrote it     TTL: leaseTTL (a claim), IDEMPOTENCY_WINDOW (a Record)
+//	lease.<room_id>          the room's lease while a worker works on a room that has a Record TTL: leaseTTL
+//	request.<request key>    the outcome of a request the room's Record does not carry         TTL: IDEMPOTENCY_WINDOW
+//	attempts.<request key>   plugNmeet calls spent in earlier deliveries                       TTL: the longer of IDEMPOTENCY_WINDOW and 24h, renewed on each write; deleted once the result is stored
+//
+// The fast path, a request for a room the bucket does not know, writes room.<room_id> twice and
+// reads nothing: a claim (a create that fails if the key exists) takes the room, and the Record,
+// which carries the request's outcome, replaces the claim. Only a room with a Record takes the
+// separate lease and reads the Record and the request's outcome (see acquire).
 //
 // Room ids are [a-zA-Z0-9_-]{1,64} and request keys hex, all valid key characters.
 
@@ -39,6 +45,11 @@ type Record struct {
 	EndedAt     time.Time        `json:"ended_at,omitzero"`
 	// Variants are the other payloads whose requests got this session while it was live.
 	Variants []Variant `json:"variants,omitempty"`
+	// Holder is the worker that holds a claim (State claimed).
+	Holder string `json:"holder,omitempty"`
+	// Outcome is the final outcome of the request RequestKey names, recorded with the Record
+	// in one write.
+	Outcome *Outcome `json:"outcome,omitempty"`
 }
 
 // Variant is another payload answered with a recorded session, with its own warnings.
@@ -79,7 +90,7 @@ type Outcome struct {
 	Attempts int             `json:"attempts,omitempty"`
 	Message  string          `json:"message,omitempty"`
 	Warnings int             `json:"warnings,omitempty"`
-	Data     json.RawMessage `json:"data"`
+	Data     json.RawMessage `json:"data,omitempty"`
 }
 
 // States of a room Record.
@@ -89,6 +100,13 @@ const (
 	// StateEnded: the recorded session has ended (a webhook said so, a room.end request ended
 	// it, or plugNmeet no longer had it): the next room.create makes a new session at once.
 	StateEnded = "ended"
+	// StateNone: no session is recorded; the Record only carries the outcome of the request
+	// that wrote it (a failure, or a room.end for a room roomworker did not know).
+	StateNone = "none"
+	// StateClaimed: a worker is deciding a request for a room the bucket had no Record of;
+	// the entry is its claim on the room (the room's lease), and expires by leaseTTL if the
+	// worker vanishes.
+	StateClaimed = "claimed"
 )
 
 // RoomKey is the bucket key of a room's Record.
@@ -111,16 +129,109 @@ type store struct {
 	window time.Duration // IDEMPOTENCY_WINDOW: the TTL of records, outcomes and counters
 }
 
-// lease is a room lease this worker holds; release gives it up (once; nil-safe).
+// lease is a room lease this worker holds; release gives it up (once; nil-safe). It is either a
+// claim on room.<room_id> (the room had no Record) or the separate lease.<room_id> (it had one).
 type lease struct {
 	s      *store
 	roomID string
-	rev    uint64
+	key    string // the entry this lease wrote: RoomKey for a claim, LeaseKey otherwise
+	rev    uint64 // its revision
+	claim  bool
+	// rec is the room's Record when the lease was taken (nil for a claim).
+	rec *Record
+	// replaced: the claim was overwritten by the room's Record; there is nothing to release.
+	replaced bool
 }
 
-// takeLease writes the room's lease, which expires by its TTL alone if this worker vanishes.
-// It fails with errLeaseHeld while another worker's lease has not expired: staleness is never
-// judged by this worker's clock.
+// record returns the room's Record read when the lease was taken; nil for a claim.
+func (l *lease) record() *Record {
+	if l == nil {
+		return nil
+	}
+	return l.rec
+}
+
+// markerTTL is how long the marker of a released lease stays in the bucket.
+const markerTTL = time.Minute
+
+// maxAcquireRounds bounds how often acquire starts over when the room's entry changes under it.
+const maxAcquireRounds = 3
+
+// acquire takes the room's lease for the request requestKey, or finds the request's recorded
+// outcome (then no lease is taken, unless the lease was a claim, which release gives back).
+//
+// A room the bucket has no entry for is claimed with one write and no read: the fast path. A
+// redelivered request (redelivery true) then still looks for its outcome under request.<key>,
+// which only an earlier delivery can have written. A room with a Record is read: the request's
+// outcome is the Record's, or is read from request.<key>; otherwise the worker creates the
+// separate lease.<room_id> and rewrites the Record with its revision expected, so that the
+// Record cannot expire (and let a claim in) while the lease lives, nor change unnoticed.
+//
+// errLeaseHeld: another worker holds the claim or the lease. Staleness is never judged by this
+// worker's clock: both expire by their TTL.
+func (s *store) acquire(ctx context.Context, roomID, requestKey string, l Lease, ttl time.Duration,
+	redelivery bool) (*lease, *Outcome, error) {
+	for range maxAcquireRounds {
+		claim := Record{State: StateClaimed, RoomID: roomID, RequestID: l.RequestID, RequestKey: requestKey,
+			Holder: l.Holder, At: l.At}
+		b, err := claim.encode()
+		if err != nil {
+			return nil, nil, err
+		}
+		rev, err := s.kv.Create(ctx, RoomKey(roomID), b, jetstream.KeyTTL(ttl))
+		if err == nil {
+			held := &lease{s: s, roomID: roomID, key: RoomKey(roomID), rev: rev, claim: true}
+			if !redelivery {
+				return held, nil, nil
+			}
+			out, err := s.outcome(ctx, requestKey)
+			return held, out, err
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return nil, nil, fmt.Errorf("claim room: %w", err)
+		}
+		e, err := s.kv.Get(ctx, RoomKey(roomID))
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // expired or deleted in between: claim again
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", RoomKey(roomID), err)
+		}
+		var rec Record
+		if json.Unmarshal(e.Value(), &rec) != nil {
+			rec = Record{State: StateNone, RoomID: roomID} // unreadable: as good as none, and rewritten
+		}
+		if rec.RequestKey == requestKey && rec.Outcome != nil && rec.State != StateClaimed {
+			return nil, rec.Outcome, nil
+		}
+		if out, err := s.outcome(ctx, requestKey); out != nil || err != nil {
+			return nil, out, err
+		}
+		if rec.State == StateClaimed {
+			return nil, nil, errLeaseHeld
+		}
+		held, err := s.takeLease(ctx, roomID, l, ttl)
+		if err != nil {
+			return nil, nil, err
+		}
+		_, err = s.js.Publish(ctx, "$KV."+s.bucket+"."+RoomKey(roomID), e.Value(),
+			jetstream.WithExpectLastSequencePerSubject(e.Revision()), jetstream.WithMsgTTL(s.window+ttl))
+		if err == nil {
+			held.rec = &rec
+			return held, nil, nil
+		}
+		_ = held.release(ctx)
+		if !isWrongLastSequence(err) {
+			return nil, nil, fmt.Errorf("write %s: %w", RoomKey(roomID), err)
+		}
+		// The Record changed (a webhook, another worker) or expired: look again.
+	}
+	return nil, nil, errLeaseHeld
+}
+
+// takeLease writes the room's lease.<room_id>, which expires by its TTL alone if this worker
+// vanishes. It fails with errLeaseHeld while another worker's lease has not expired. It alone
+// does not keep out a claim on a room without a Record: acquire does.
 func (s *store) takeLease(ctx context.Context, roomID string, l Lease, ttl time.Duration) (*lease, error) {
 	b, err := json.Marshal(l)
 	if err != nil {
@@ -133,16 +244,25 @@ func (s *store) takeLease(ctx context.Context, roomID string, l Lease, ttl time.
 	if err != nil {
 		return nil, fmt.Errorf("take room lease: %w", err)
 	}
-	return &lease{s: s, roomID: roomID, rev: rev}, nil
+	return &lease{s: s, roomID: roomID, key: LeaseKey(roomID), rev: rev}, nil
+}
+
+// recorded notes that the room's Record was written over the claim, if this lease is one.
+func (l *lease) recorded() {
+	if l != nil && l.claim {
+		l.replaced = true
+	}
 }
 
 // release deletes the lease if it is still the one this worker wrote. Failing that, the lease
-// expires by its TTL.
+// expires by its TTL. A claim the room's Record replaced has nothing to release.
 func (l *lease) release(ctx context.Context) error {
-	if l == nil {
+	if l == nil || l.replaced {
 		return nil
 	}
-	err := l.s.kv.Delete(ctx, LeaseKey(l.roomID), jetstream.LastRevision(l.rev))
+	// A purge whose marker expires leaves the key as if never written: the next claim on the
+	// room is again one write, and no tombstone stays in the bucket for good.
+	err := l.s.kv.Purge(ctx, l.key, jetstream.LastRevision(l.rev), jetstream.PurgeTTL(markerTTL))
 	if err != nil && !isWrongLastSequence(err) {
 		return fmt.Errorf("release room lease: %w", err)
 	}

@@ -111,6 +111,11 @@ func runStatus(ctx context.Context, e env, args []string) int {
 	if entry != nil {
 		state = rec.State
 	}
+	if entry != nil && rec.State == worker.StateClaimed {
+		// A claim: a worker is creating the room's first record.
+		state, entry, leaseEntry = "no session recorded", nil, entry
+		lease = worker.Lease{Holder: rec.Holder, RequestID: rec.RequestID}
+	}
 	// A lease held for the request that wrote the record is that request finishing (its result is
 	// being published): not news.
 	if leaseEntry != nil && !(entry != nil && lease.RequestID == rec.RequestID) {
