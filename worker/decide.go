@@ -16,6 +16,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/roomworker/roomworker/events"
 	"github.com/roomworker/roomworker/plugnmeet"
@@ -46,12 +47,96 @@ type delivery struct {
 	lease    *lease        // the room's lease while this delivery holds it; handle releases it
 	fireLag  time.Duration // for a booking its schedule fired: how late it is processed (0 otherwise)
 	ops      context.Context
+	// startTime and booked: the request's starttime extension, when it has one (admit).
+	startTime time.Time
+	booked    bool
+	// span is the delivery's span (nil until decide starts it, and while tracing is off); ctx
+	// carries it, for the spans of the executor.
+	span trace.Span
+	ctx  context.Context
 }
 
 // decide is the whole decision about one delivery: what its result is, if any, and how the
 // delivery ends. It publishes nothing and never acks, naks or terminates: the executor does.
 // Its only effects are reads, the room's lease (owned by the delivery) and the plugNmeet calls.
 func (w *Worker) decide(ctx context.Context, d *delivery) verdict {
+	v := w.admit(d)
+	ok := v.result == nil
+	var ev *event.Event
+	if d.req != nil {
+		ev = d.req.ev
+	}
+	invalid := ""
+	if !ok {
+		invalid = v.why
+	}
+	ctx = w.startDelivery(ctx, d, ev, invalid)
+	d.ctx = ctx
+	if !ok {
+		return v
+	}
+	req := d.req
+	start, booked := d.startTime, d.booked
+	d.log = d.log.With("room_id", req.roomID)
+
+	// 3. Everything else happens under the room's lease: one worker at a time per room_id. A
+	// request whose outcome is recorded (a redelivery, or the same event published again) gets
+	// that outcome again, whatever has happened since.
+	_, sp := w.span(ctx, "lease", trace.SpanKindInternal)
+	lease, out, err := w.store.acquire(d.ops, req.roomID, req.key,
+		Lease{Holder: w.id, RequestID: ev.ID(), At: time.Now().UTC()}, w.cfg.leaseTTL(), d.meta.NumDelivered > 1)
+	if errors.Is(err, errLeaseHeld) {
+		sp.AddEvent("held by another worker")
+		endSpan(sp, nil)
+	} else {
+		endSpan(sp, err)
+	}
+	d.lease = lease
+	if out != nil {
+		return recorded(out)
+	}
+	if errors.Is(err, errLeaseHeld) {
+		// Wait longer the more often this message found the lease taken, so a lease left by a
+		// killed worker (freed by its TTL) costs a handful of deliveries, not hundreds.
+		wait := min(time.Duration(d.meta.NumDelivered)*250*time.Millisecond, 5*time.Second)
+		return putBack(jitter(wait), "another worker holds the room's lease")
+	}
+	if err != nil {
+		return natsTrouble(err)
+	}
+	if d.meta.NumDelivered > 1 {
+		if d.prior, err = w.store.attempts(d.ops, req.key); err != nil {
+			return natsTrouble(err)
+		}
+	}
+	d.attempts = d.prior
+	switch {
+	case ev.Type() == events.TypeEndRoom:
+		return w.endRoom(ctx, d)
+	case ev.Type() == events.TypeCancelRoom:
+		return w.cancelBooking(d)
+	case booked && w.createAt(start).After(d.start.Add(dueTolerance)):
+		return w.book(ctx, d, start) // validated now, created CREATE_LEAD before the start
+	case booked && d.msg.Headers().Get(schedulerHeader) != "":
+		d.fireLag = d.start.Sub(w.createAt(start)) // a booking its schedule fired
+	case booked && w.schedules.Load():
+		// A booking moved to now replaces the room's pending booking, like any rebooking.
+		pending, err := w.pendingBooking(d.ops, req.roomID)
+		if err != nil {
+			return natsTrouble(err)
+		}
+		v := w.createRoom(ctx, d)
+		if pending != nil && v.result != nil && v.result.typ == events.TypeRoomCreated {
+			v.purge = w.scheduleSubject(req.roomID)
+		}
+		return v
+	}
+	return w.createRoom(ctx, d)
+}
+
+// admit decodes the message and validates its request. It returns the room.failed verdict when
+// either fails, else a verdict without a result.
+func (w *Worker) admit(d *delivery) verdict {
 	// 1. The message: size, CloudEvent, type, content type.
 	if size := messageSize(d.msg); size > w.cfg.MaxMessageBytes {
 		return failure("", events.RoomFailed{
@@ -108,54 +193,8 @@ func (w *Worker) decide(ctx context.Context, d *delivery) verdict {
 		req.metadata = tree["metadata"]
 		req.payloadHash = hashTree(tree)
 	}
-	d.log = d.log.With("room_id", req.roomID)
-
-	// 3. Everything else happens under the room's lease: one worker at a time per room_id. A
-	// request whose outcome is recorded (a redelivery, or the same event published again) gets
-	// that outcome again, whatever has happened since.
-	lease, out, err := w.store.acquire(d.ops, req.roomID, req.key,
-		Lease{Holder: w.id, RequestID: ev.ID(), At: time.Now().UTC()}, w.cfg.leaseTTL(), d.meta.NumDelivered > 1)
-	d.lease = lease
-	if out != nil {
-		return recorded(out)
-	}
-	if errors.Is(err, errLeaseHeld) {
-		// Wait longer the more often this message found the lease taken, so a lease left by a
-		// killed worker (freed by its TTL) costs a handful of deliveries, not hundreds.
-		wait := min(time.Duration(d.meta.NumDelivered)*250*time.Millisecond, 5*time.Second)
-		return putBack(jitter(wait), "another worker holds the room's lease")
-	}
-	if err != nil {
-		return natsTrouble(err)
-	}
-	if d.meta.NumDelivered > 1 {
-		if d.prior, err = w.store.attempts(d.ops, req.key); err != nil {
-			return natsTrouble(err)
-		}
-	}
-	d.attempts = d.prior
-	switch {
-	case ev.Type() == events.TypeEndRoom:
-		return w.endRoom(ctx, d)
-	case ev.Type() == events.TypeCancelRoom:
-		return w.cancelBooking(d)
-	case booked && w.createAt(start).After(d.start.Add(dueTolerance)):
-		return w.book(ctx, d, start) // validated now, created CREATE_LEAD before the start
-	case booked && d.msg.Headers().Get(schedulerHeader) != "":
-		d.fireLag = d.start.Sub(w.createAt(start)) // a booking its schedule fired
-	case booked && w.schedules.Load():
-		// A booking moved to now replaces the room's pending booking, like any rebooking.
-		pending, err := w.pendingBooking(d.ops, req.roomID)
-		if err != nil {
-			return natsTrouble(err)
-		}
-		v := w.createRoom(ctx, d)
-		if pending != nil && v.result != nil && v.result.typ == events.TypeRoomCreated {
-			v.purge = w.scheduleSubject(req.roomID)
-		}
-		return v
-	}
-	return w.createRoom(ctx, d)
+	d.startTime, d.booked = start, booked
+	return verdict{}
 }
 
 // createRoom decides a valid request under its room's lease: answer with the live session an
@@ -428,9 +467,11 @@ func (w *Worker) callAPI(ctx context.Context, d *delivery, route string, call fu
 	defer cancel()
 	stop := w.heartbeat(d)
 	defer stop()
+	cctx, sp := w.span(cctx, "plugnmeet "+route, trace.SpanKindInternal)
 	start := time.Now()
 	v, err := call(cctx)
-	w.metrics.observeAPI(route, start, err)
+	w.metrics.observeAPI(cctx, route, start, err)
+	endCall(sp, route, d.attempts, err)
 	return v, err
 }
 
@@ -438,9 +479,11 @@ func (w *Worker) callAPI(ctx context.Context, d *delivery, route string, call fu
 func (w *Worker) isRoomActive(ctx context.Context, roomID string) (bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, w.cfg.RequestTimeout)
 	defer cancel()
+	cctx, sp := w.span(cctx, "plugnmeet "+plugnmeet.RouteIsRoomActive, trace.SpanKindInternal)
 	start := time.Now()
 	active, err := w.api.IsRoomActive(cctx, roomID)
-	w.metrics.observeAPI(plugnmeet.RouteIsRoomActive, start, err)
+	w.metrics.observeAPI(cctx, plugnmeet.RouteIsRoomActive, start, err)
+	endCall(sp, plugnmeet.RouteIsRoomActive, 0, err)
 	return active, err
 }
 

@@ -8,10 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/roomworker/roomworker/events"
+	"github.com/roomworker/roomworker/internal/tracing"
 )
 
 // handle is the life of one delivery: decide, then carry the verdict out. The delivery owns
@@ -25,7 +28,9 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	defer w.releaseLease(d)
 	w.metrics.inflight.Inc()
 	defer w.metrics.inflight.Dec()
-	w.execute(ctx, d, w.decide(ctx, d))
+	v := w.decide(ctx, d)
+	v = w.execute(ctx, d, v)
+	d.endDelivery(v)
 }
 
 // open starts a delivery; false for a message without JetStream metadata (not possible on a
@@ -61,7 +66,10 @@ func (w *Worker) releaseLease(d *delivery) {
 // would put the request back becomes room.failed retries_exhausted. Only a result that NATS
 // refuses to store puts a delivery back then; the consumer redelivers without limit, so such a
 // request is answered once NATS takes writes again, and no message is ever parked unanswered.
-func (w *Worker) execute(ctx context.Context, d *delivery, v verdict) {
+//
+// It returns the verdict it carried out (the one given, or the one a rule or a NATS failure
+// made of it).
+func (w *Worker) execute(ctx context.Context, d *delivery, v verdict) verdict {
 	if v.pause != nil {
 		w.metrics.systemicErrors.Inc()
 		w.pause(v.pause)
@@ -91,7 +99,7 @@ func (w *Worker) execute(ctx context.Context, d *delivery, v verdict) {
 		endErr = d.msg.NakWithDelay(v.end.delay)
 	}
 	w.metrics.endings.WithLabelValues(v.end.act.String()).Inc()
-	w.metrics.processing.Observe(time.Since(d.start).Seconds())
+	tracing.Observe(d.traceCtx(), w.metrics.processing, time.Since(d.start).Seconds())
 	if d.meta.NumDelivered == 1 {
 		w.metrics.received.WithLabelValues(d.mode).Inc()
 	}
@@ -102,12 +110,12 @@ func (w *Worker) execute(ctx context.Context, d *delivery, v verdict) {
 	}
 	if v.result == nil {
 		d.log.Debug("delivery put back", "delay", v.end.delay, "why", v.why, "delivered", d.meta.NumDelivered)
-		return
+		return v
 	}
 	if !fresh {
 		// An earlier delivery stored this result and its ack was lost: counted then.
 		d.log.Info("result already stored by an earlier delivery", "type", v.result.typ, "reason", v.result.label)
-		return
+		return v
 	}
 	if d.prior > 0 && d.req != nil {
 		// The result is stored: the counter has served its purpose.
@@ -132,6 +140,7 @@ func (w *Worker) execute(ctx context.Context, d *delivery, v verdict) {
 	}
 	d.log.Info("room "+outcome, "outcome", outcome, "reason", r.label, "sid", r.sid, "message", r.message,
 		"attempts", r.attempts, "warnings", r.warnings, "duration", time.Since(d.start))
+	return v
 }
 
 // lastDelivery turns a verdict that would put the final delivery back into retries_exhausted.
@@ -174,8 +183,10 @@ func (w *Worker) carryOut(d *delivery, v verdict) (fresh bool, err error) {
 	}
 	r := v.result
 	r.data = w.fit(d, r)
+	_, sp := w.span(d.traceCtx(), "record", trace.SpanKindInternal)
 	writes, err := w.record(d, v, r)
 	if err != nil {
+		endSpan(sp, err)
 		return false, err
 	}
 	if v.endSID != "" && d.req != nil {
@@ -183,6 +194,7 @@ func (w *Worker) carryOut(d *delivery, v verdict) (fresh bool, err error) {
 		_, err := w.store.markEnded(cctx, d.req.roomID, v.endSID)
 		cancel()
 		if err != nil {
+			endSpan(sp, err)
 			return false, err
 		}
 	}
@@ -191,8 +203,10 @@ func (w *Worker) carryOut(d *delivery, v verdict) (fresh bool, err error) {
 		errs = append(errs, wait())
 	}
 	if err := errors.Join(errs...); err != nil {
+		endSpan(sp, err)
 		return false, err
 	}
+	endSpan(sp, nil)
 	if v.room != nil || v.outcome {
 		d.lease.recorded()
 	}
@@ -261,12 +275,22 @@ func (w *Worker) publish(d *delivery, r *result) (fresh bool, err error) {
 	if r.roomID != "" {
 		ev.SetSubject(r.roomID)
 	}
-	h, body, err := events.EncodeBinary(ev)
-	if err != nil {
-		return false, fmt.Errorf("encode result: %w", err)
+	subject, msgID := w.resultSubject(d, r)
+	_, sp := w.tr.StartPublish(d.traceCtx(), ev, tracing.Message{Subject: subject, ID: msgID})
+	fresh, err = w.publishEvent(ev, r, subject, msgID)
+	if sp.IsRecording() {
+		if err == nil && !fresh {
+			sp.AddEvent("already stored: dropped as a duplicate")
+		}
+		endSpan(sp, err)
 	}
-	subject := w.cfg.CreatedSubject
-	msgID := events.ResultMsgID(d.origin) // one final result per request, whatever its type
+	return fresh, err
+}
+
+// resultSubject is where a result is published, and the Nats-Msg-Id it is published with.
+func (w *Worker) resultSubject(d *delivery, r *result) (subject, msgID string) {
+	subject = w.cfg.CreatedSubject
+	msgID = events.ResultMsgID(d.origin) // one final result per request, whatever its type
 	switch r.typ {
 	case events.TypeRoomFailed:
 		subject = w.cfg.FailedSubject
@@ -277,6 +301,15 @@ func (w *Worker) publish(d *delivery, r *result) (fresh bool, err error) {
 	case events.TypeRoomScheduled:
 		// Not final: the booking's room.created follows, with the request's own result id.
 		subject, msgID = w.cfg.ScheduledSubject, events.ResultID(d.origin, r.typ)
+	}
+	return subject, msgID
+}
+
+// publishEvent stores the result event ev on subject and waits for its PubAck.
+func (w *Worker) publishEvent(ev *event.Event, r *result, subject, msgID string) (fresh bool, err error) {
+	h, body, err := events.EncodeBinary(ev)
+	if err != nil {
+		return false, fmt.Errorf("encode result: %w", err)
 	}
 	fut, err := w.js.PublishMsgAsync(&nats.Msg{Subject: subject, Header: h, Data: body},
 		jetstream.WithMsgID(msgID), jetstream.WithExpectStream(w.cfg.EventsStream))

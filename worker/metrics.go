@@ -1,12 +1,14 @@
 package worker
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/roomworker/roomworker/events"
+	"github.com/roomworker/roomworker/internal/tracing"
 	"github.com/roomworker/roomworker/plugnmeet"
 )
 
@@ -177,8 +179,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // observeAPI records one plugNmeet call: its duration and its outcome class.
-func (m *Metrics) observeAPI(route string, start time.Time, err error) {
-	m.apiDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+func (m *Metrics) observeAPI(ctx context.Context, route string, start time.Time, err error) {
+	tracing.Observe(ctx, m.apiDuration.WithLabelValues(route), time.Since(start).Seconds())
 	class := "ok"
 	if err != nil {
 		class = classLabel(err)

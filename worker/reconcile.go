@@ -90,7 +90,7 @@ func (w *Worker) reconcileRooms(ctx context.Context, lister roomLister) (int, er
 	start := time.Now()
 	active, err := lister.GetActiveRoomsInfo(cctx)
 	cancel()
-	w.metrics.observeAPI(plugnmeet.RouteGetActiveRoomsInfo, start, err)
+	w.metrics.observeAPI(ctx, plugnmeet.RouteGetActiveRoomsInfo, start, err)
 	if err != nil {
 		return 0, err
 	}

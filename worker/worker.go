@@ -25,6 +25,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/roomworker/roomworker/internal/tracing"
 	"github.com/roomworker/roomworker/plugnmeet"
 )
 
@@ -41,6 +42,8 @@ type Deps struct {
 	API     RoomAPI
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// Tracing records a span per delivery when it is on; nil is off.
+	Tracing *tracing.Tracing
 }
 
 // Worker consumes room.create requests and publishes their results.
@@ -52,6 +55,7 @@ type Worker struct {
 	api     RoomAPI
 	log     *slog.Logger
 	metrics *Metrics
+	tr      *tracing.Tracing
 	backoff backoff
 	store   *store
 
@@ -99,6 +103,7 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 		api:      deps.API,
 		log:      log,
 		metrics:  m,
+		tr:       deps.Tracing,
 		backoff:  backoff{base: cfg.RetryBaseDelay, max: cfg.RetryMaxDelay},
 		store:    &store{js: js, bucket: cfg.Bucket, window: cfg.IdempotencyWindow},
 		stopping: make(chan struct{}),

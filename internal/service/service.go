@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/roomworker/roomworker/internal/tracing"
 	"github.com/roomworker/roomworker/plugnmeet"
 	"github.com/roomworker/roomworker/worker"
 )
@@ -87,12 +88,27 @@ func Run(ctx context.Context, o Options) error {
 	metrics := worker.NewMetrics(reg)
 	lifecycleMetrics := worker.NewLifecycleMetrics(reg)
 
-	var httpClient *http.Client // nil: plugnmeet's default
+	// Traces: on only when an OTLP endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT or
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), configured by the standard OTEL_* variables.
+	tr, err := tracing.Setup(ctx, v)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(sctx); err != nil {
+			log.Warn("tracing: spans not exported at shutdown", "err", err)
+		}
+	}()
+
+	httpClient := plugnmeet.DefaultHTTPClient()
 	if cfg.PlugNmeet.CA != "" {
 		if httpClient, err = plugnmeet.HTTPClientWithCA(cfg.PlugNmeet.CA); err != nil {
 			return fmt.Errorf("PLUGNMEET_CA: %w", err)
 		}
 	}
+	httpClient.Transport = tr.Transport(httpClient.Transport) // unchanged while tracing is off
 	api, err := plugnmeet.New(plugnmeet.Config{
 		URL:        cfg.PlugNmeet.URL,
 		APIKey:     cfg.PlugNmeet.APIKey,
@@ -108,7 +124,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer nc.Close()
 
-	w, err := worker.New(cfg, worker.Deps{NC: nc, API: api, Logger: log, Metrics: metrics})
+	w, err := worker.New(cfg, worker.Deps{NC: nc, API: api, Logger: log, Metrics: metrics, Tracing: tr})
 	if err != nil {
 		return err
 	}
@@ -126,7 +142,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	log.Info("roomworker starting", "version", v, "nats", worker.RedactURL(cfg.NATS.URL), "plugnmeet", cfg.PlugNmeet.URL,
-		"metrics", ln.Addr().String(), "concurrency", cfg.Concurrency, "max_attempts", cfg.MaxAttempts)
+		"metrics", ln.Addr().String(), "concurrency", cfg.Concurrency, "max_attempts", cfg.MaxAttempts, "tracing", tr.String())
 	if o.Listening != nil {
 		o.Listening(ln.Addr().String())
 	}
@@ -217,7 +233,9 @@ func Run(ctx context.Context, o Options) error {
 // opsHandler serves /metrics, /healthz and /readyz.
 func opsHandler(reg *prometheus.Registry, w *worker.Worker) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// OpenMetrics when the scraper asks for it: exemplars (the trace ids on the latency
+	// histograms) exist only there.
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true}))
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
 		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(rw, "ok")

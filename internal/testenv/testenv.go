@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/roomworker/roomworker/events"
+	"github.com/roomworker/roomworker/internal/tracing"
 	"github.com/roomworker/roomworker/plugnmeet"
 	"github.com/roomworker/roomworker/plugnmeet/plugnmeettest"
 	"github.com/roomworker/roomworker/worker"
@@ -46,6 +47,9 @@ type Env struct {
 	Logs    *LogBuffer
 	// BeforeRun, when set, is called with each worker StartWorker builds, before it runs.
 	BeforeRun func(*worker.Worker)
+	// Tracing, when set, is the workers' tracing (StartWorker's default plugNmeet client then
+	// sends its calls through its HTTP transport).
+	Tracing *tracing.Tracing
 }
 
 // New starts a test's world with the stand-in's default options (no webhooks, rooms that close
@@ -127,7 +131,9 @@ type Worker struct {
 func (e *Env) StartWorker(api worker.RoomAPI) *Worker {
 	e.t.Helper()
 	if api == nil {
-		c, err := plugnmeet.New(plugnmeet.Config{URL: e.Standin.URL, APIKey: APIKey, APISecret: APISecret})
+		hc := plugnmeet.DefaultHTTPClient()
+		hc.Transport = e.Tracing.Transport(hc.Transport)
+		c, err := plugnmeet.New(plugnmeet.Config{URL: e.Standin.URL, APIKey: APIKey, APISecret: APISecret, HTTPClient: hc})
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -139,7 +145,8 @@ func (e *Env) StartWorker(api worker.RoomAPI) *Worker {
 	}
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(e.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	w, err := worker.New(e.Cfg, worker.Deps{NC: nc, API: api, Logger: log, Metrics: worker.NewMetrics(reg)})
+	w, err := worker.New(e.Cfg, worker.Deps{NC: nc, API: api, Logger: log, Metrics: worker.NewMetrics(reg),
+		Tracing: e.Tracing})
 	if err != nil {
 		e.t.Fatal(err)
 	}
