@@ -136,7 +136,7 @@ func (w *Worker) execute(ctx context.Context, d *delivery, v verdict) verdict {
 		w.metrics.idempotencyHits.Inc()
 	}
 	if d.fireLag != 0 {
-		w.metrics.fireLag.Observe(d.fireLag.Seconds())
+		tracing.Observe(d.traceCtx(), w.metrics.fireLag, d.fireLag.Seconds())
 	}
 	d.log.Info("room "+outcome, "outcome", outcome, "reason", r.label, "sid", r.sid, "message", r.message,
 		"attempts", r.attempts, "warnings", r.warnings, "duration", time.Since(d.start))
