@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +49,13 @@ type options struct {
 	workerBin    string
 	skipBaseline bool
 	baseline     string // a key of baselines
+	// workerCPU, when not empty, is the CPU list (taskset -c) the consumer processes run on;
+	// the rig (nats-server, stand-in, publisher: this process) keeps the other CPUs.
+	workerCPU string
+	// profileDir, when not empty, receives a CPU profile of each consumer process's drain.
+	profileDir string
+	// otlpEndpoint, when not empty: roomworker exports every span there (sampler always_on).
+	otlpEndpoint string
 }
 
 func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr io.Writer) error {
@@ -74,6 +83,12 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 	fs.BoolVar(&o.skipBaseline, "no-baseline", false, "skip the baseline (the line then has no baseline metrics and no ratios)")
 	bookings := fs.Int("bookings", 0, "instead of the sweep: book `N` rooms all due in the same second and print their fire lag (p50/p99/max)")
 	lead := fs.Duration("create-lead", 2*time.Second, "with -bookings: the workers' CREATE_LEAD")
+	pin := fs.Bool("pin", false, "run the consumer processes (roomworker and the baseline) on the last CPU and this process "+
+		"(nats-server, stand-in, publisher) on the others, with taskset, so the rig and the worker do not fight for a CPU")
+	fs.StringVar(&o.profileDir, "worker-cpuprofile", "", "write a CPU profile of each consumer process (roomworker built with -tags pprof, and the baseline) "+
+		"from its start to the end of the drain into `DIR`")
+	trace := fs.Bool("trace", false, "roomworker records every span (OTEL_TRACES_SAMPLER=always_on) and exports it over OTLP/HTTP "+
+		"to a receiver in this process that reads and discards it (the cost of tracing on)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (nats-server, stand-in, driver) to `FILE`")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: roombench [flags]\n\nFor each configuration prints one JSON line naming its baseline: for roomworker and the\n"+
@@ -125,6 +140,20 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 		defer pprof.StopCPUProfile()
 	}
 
+	if *pin {
+		if o.workerCPU, err = pinRig(stderr); err != nil {
+			return fmt.Errorf("-pin: %w", err)
+		}
+	}
+	if *trace {
+		sink := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			rw.Header().Set("Content-Type", "application/x-protobuf")
+			rw.WriteHeader(http.StatusOK)
+		}))
+		defer sink.Close()
+		o.otlpEndpoint = sink.URL
+	}
 	tmp, err := os.MkdirTemp("", "roombench-")
 	if err != nil {
 		return err
@@ -133,7 +162,11 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdout, stderr i
 	if o.workerBin == "" {
 		o.workerBin = filepath.Join(tmp, "roomworker")
 		fmt.Fprintln(stderr, "building roomworker ...")
-		if out, err := exec.Command("go", "build", "-o", o.workerBin, "github.com/roomworker/roomworker/cmd/roomworker").CombinedOutput(); err != nil {
+		build := []string{"build", "-o", o.workerBin}
+		if o.profileDir != "" {
+			build = append(build, "-tags", "pprof")
+		}
+		if out, err := exec.Command("go", append(build, "github.com/roomworker/roomworker/cmd/roomworker")...).CombinedOutput(); err != nil {
 			return fmt.Errorf("build roomworker: %v\n%s", err, out)
 		}
 	}
@@ -179,6 +212,9 @@ type report struct {
 	Replicas     int     `json:"replicas"`
 	LatencyMs    float64 `json:"standin_latency_ms"`
 	Rotations    int     `json:"rotations"`
+	// Pinned: consumers on their own CPU (-pin); Traced: roomworker exports every span (-trace).
+	Pinned bool `json:"pinned,omitempty"`
+	Traced bool `json:"traced,omitempty"`
 	// Order is who ran first in each rotation.
 	Order      []string `json:"order"`
 	Roomworker metrics  `json:"roomworker"`
@@ -195,7 +231,7 @@ type report struct {
 func measure(ctx context.Context, o options, self, tmp string, c config, log io.Writer) (report, error) {
 	bl := baselines[o.baseline]
 	rep := report{Baseline: o.baseline, BaselineWhat: bl.what, N: o.n, Concurrency: c.concurrency, Replicas: c.replicas,
-		LatencyMs: float64(c.latency) / 1e6, Rotations: o.runs}
+		LatencyMs: float64(c.latency) / 1e6, Rotations: o.runs, Pinned: o.workerCPU != "", Traced: o.otlpEndpoint != ""}
 	argv := map[string][]string{"roomworker": {o.workerBin}, "baseline": {self, bl.role}}
 	procs := map[string]int{"roomworker": c.replicas, "baseline": 1}
 	var paced []float64
@@ -328,7 +364,17 @@ func runPhase(ctx context.Context, o options, c config, tmp, name string, drain 
 	var cmds []*exec.Cmd
 	for i := range procs {
 		cmd := exec.Command(argv[0], argv[1:]...)
+		if o.workerCPU != "" {
+			cmd = exec.Command("taskset", append([]string{"-c", o.workerCPU}, argv...)...) // taskset execs: same pid
+		}
 		cmd.Env = env
+		if o.otlpEndpoint != "" && name == "roomworker" {
+			cmd.Env = append(cmd.Env, "OTEL_EXPORTER_OTLP_ENDPOINT="+o.otlpEndpoint, "OTEL_TRACES_SAMPLER=always_on")
+		}
+		if o.profileDir != "" {
+			cmd.Env = append(cmd.Env, "CPUPROFILE_FILE="+filepath.Join(o.profileDir,
+				fmt.Sprintf("%s-c%d-%s-%d-%d.pprof", name, c.concurrency, c.latency, time.Now().UnixNano(), i)))
+		}
 		cmd.Stderr = &prefixWriter{prefix: fmt.Sprintf("[%s %d] ", name, i), w: os.Stderr}
 		if err := cmd.Start(); err != nil {
 			return res, err
@@ -362,6 +408,12 @@ func runPhase(ctx context.Context, o options, c config, tmp, name string, drain 
 			}
 			res.cpuSec += cpu
 			res.peakRSS = max(res.peakRSS, rss)
+		}
+		if o.profileDir != "" {
+			for _, cmd := range cmds {
+				_ = cmd.Process.Signal(syscall.SIGUSR2) // the profile ends with the drain
+			}
+			time.Sleep(300 * time.Millisecond)
 		}
 	}
 
