@@ -192,13 +192,27 @@ type envelope struct {
 // (the signature covers these bytes) and returns the room the server reports.
 // For a room_id whose session is active the server returns that session.
 func (c *Client) CreateRoom(ctx context.Context, body []byte) (*RoomInfo, error) {
-	var ans struct {
-		envelope
-		RoomInfo *RoomInfo `json:"room_info"`
-	}
-	if err := c.call(ctx, RouteCreate, body, &ans, &ans.envelope); err != nil {
+	var ans createAnswer
+	if err := c.call(ctx, RouteCreate, body, &ans, &ans.envelope, createOnePass(&ans)); err != nil {
 		return nil, err
 	}
+	return createdRoom(&ans)
+}
+
+// createAnswer is the answer of create. It is an unnamed struct type, as encoding/json names
+// the type in its errors ("Go struct field .room_info.sid").
+type createAnswer = struct {
+	envelope
+	RoomInfo *RoomInfo `json:"room_info"`
+}
+
+// createOnePass returns the one-pass decoding of a create answer into ans.
+func createOnePass(ans *createAnswer) func(data []byte) (isEnvelope, ok bool) {
+	return func(data []byte) (bool, bool) { return decodeCreateOnePass(data, &ans.envelope, &ans.RoomInfo) }
+}
+
+// createdRoom returns the room of a success answer.
+func createdRoom(ans *createAnswer) (*RoomInfo, error) {
 	if ans.RoomInfo == nil {
 		return nil, &Error{Route: RouteCreate, HTTPStatus: http.StatusOK, StatusCode: ans.StatusCode,
 			Msg: "success answer without room_info", Class: ClassTransient}
@@ -213,7 +227,7 @@ func (c *Client) IsRoomActive(ctx context.Context, roomID string) (bool, error) 
 		envelope
 		IsActive bool `json:"is_active"`
 	}
-	if err := c.call(ctx, RouteIsRoomActive, roomIDBody(roomID), &ans, &ans.envelope); err != nil {
+	if err := c.call(ctx, RouteIsRoomActive, roomIDBody(roomID), &ans, &ans.envelope, nil); err != nil {
 		return false, err
 	}
 	return ans.IsActive, nil
@@ -226,7 +240,7 @@ func (c *Client) GetActiveRoomInfo(ctx context.Context, roomID string) (*ActiveR
 		envelope
 		Room *ActiveRoom `json:"room"`
 	}
-	if err := c.call(ctx, RouteGetActiveRoomInfo, roomIDBody(roomID), &ans, &ans.envelope); err != nil {
+	if err := c.call(ctx, RouteGetActiveRoomInfo, roomIDBody(roomID), &ans, &ans.envelope, nil); err != nil {
 		return nil, err
 	}
 	if ans.Room == nil {
@@ -244,7 +258,7 @@ func (c *Client) GetActiveRoomsInfo(ctx context.Context) ([]ActiveRoom, error) {
 		envelope
 		Rooms []ActiveRoom `json:"rooms"`
 	}
-	err := c.call(ctx, RouteGetActiveRoomsInfo, []byte("{}"), &ans, &ans.envelope)
+	err := c.call(ctx, RouteGetActiveRoomsInfo, []byte("{}"), &ans, &ans.envelope, nil)
 	var e *Error
 	if errors.As(err, &e) && e.HTTPStatus == http.StatusOK && e.Class == ClassPermanent && noActiveRoom(e) {
 		return nil, nil
@@ -267,7 +281,7 @@ func noActiveRoom(e *Error) bool {
 // the error matches ErrRoomNotFound.
 func (c *Client) EndRoom(ctx context.Context, roomID string) error {
 	var ans envelope
-	return c.call(ctx, RouteEndRoom, roomIDBody(roomID), &ans, &ans)
+	return c.call(ctx, RouteEndRoom, roomIDBody(roomID), &ans, &ans, nil)
 }
 
 func roomIDBody(roomID string) []byte {
@@ -279,7 +293,12 @@ func roomIDBody(roomID string) []byte {
 
 // call posts body to route, decodes a 200 answer into out (whose envelope is
 // env) and turns every failure into an *Error.
-func (c *Client) call(ctx context.Context, route string, body []byte, out any, env *envelope) error {
+//
+// onePass, when not nil, decodes a 200 answer in one pass (onepass.go) into out, reporting
+// whether it carries plugNmeet's envelope as hasEnvelope does; when it gives up (ok false,
+// out untouched), encoding/json decodes the answer.
+func (c *Client) call(ctx context.Context, route string, body []byte, out any, env *envelope,
+	onePass func(data []byte) (isEnvelope, ok bool)) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+route, bytes.NewReader(body))
 	if err != nil {
 		return &Error{Route: route, Msg: "cannot build request", Class: ClassSystemic, Err: err}
@@ -304,7 +323,13 @@ func (c *Client) call(ctx context.Context, route string, body []byte, out any, e
 			Msg: fmt.Sprintf("answer exceeds %d bytes (raise the response limit if the server is right)", c.maxBytes),
 			Err: errTooLarge}
 	}
+	return c.decode(route, resp, data, out, env, onePass)
+}
 
+// decode turns a whole answer (resp's status and headers, data its body) into out (whose
+// envelope is env) or into an *Error; see call.
+func (c *Client) decode(route string, resp *http.Response, data []byte, out any, env *envelope,
+	onePass func(data []byte) (isEnvelope, ok bool)) error {
 	ctype := resp.Header.Get("Content-Type")
 	if resp.StatusCode != http.StatusOK {
 		isEnvelope := hasEnvelope(data)
@@ -334,18 +359,25 @@ func (c *Client) call(ctx context.Context, route string, body []byte, out any, e
 		// plugNmeet API, whichever call is made.
 		return notPlugNmeet()
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		var syntax *json.SyntaxError
-		if !errors.As(err, &syntax) && !hasEnvelope(data) {
-			return notPlugNmeet() // whole JSON, but another API's
-		}
-		// Starts like plugNmeet's answer but is cut short or garbled on the
-		// way. The outcome is unknown; every call here is safe to repeat
-		// (create returns the live session), so it is retried.
-		return &Error{Route: route, HTTPStatus: resp.StatusCode, Class: ClassTransient,
-			Msg: "undecodable answer (cut short or mangled): " + snippet(data), Err: err}
+	isEnvelope, decoded := false, false
+	if onePass != nil {
+		isEnvelope, decoded = onePass(data)
 	}
-	if !hasEnvelope(data) {
+	if !decoded {
+		if err := json.Unmarshal(data, out); err != nil {
+			var syntax *json.SyntaxError
+			if !errors.As(err, &syntax) && !hasEnvelope(data) {
+				return notPlugNmeet() // whole JSON, but another API's
+			}
+			// Starts like plugNmeet's answer but is cut short or garbled on the
+			// way. The outcome is unknown; every call here is safe to repeat
+			// (create returns the live session), so it is retried.
+			return &Error{Route: route, HTTPStatus: resp.StatusCode, Class: ClassTransient,
+				Msg: "undecodable answer (cut short or mangled): " + snippet(data), Err: err}
+		}
+		isEnvelope = hasEnvelope(data)
+	}
+	if !isEnvelope {
 		return notPlugNmeet() // whole JSON, but another API's
 	}
 	if !env.Status {

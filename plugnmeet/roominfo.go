@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
+
+	"github.com/roomworker/roomworker/internal/jsonscan"
 )
 
 // RoomInfo is a room's session as plugNmeet reports it (room_info).
@@ -28,23 +31,102 @@ type RoomInfo struct {
 	CreationTime       int64  `json:"creation_time"`
 	// Metadata is the room's applied settings, parsed: a JSON object (or null).
 	Metadata json.RawMessage `json:"metadata"`
+
+	// enc is the normalised JSON decoding wrote, with the fields it was written from.
+	enc *roomInfoJSON
+}
+
+// roomInfoJSON is a RoomInfo's normalised JSON (MarshalJSON's bytes), written once when the
+// RoomInfo is decoded.
+type roomInfoJSON struct {
+	from RoomInfo // the fields b holds (Metadata and enc left nil: b holds the metadata)
+	b    []byte
+	md   int // where the metadata value starts in b
+}
+
+// encodeRoomInfo writes r's normalised JSON, md being r.Metadata known to be compact, valid JSON
+// (or empty: null).
+func encodeRoomInfo(r *RoomInfo, md []byte) *roomInfoJSON {
+	if len(md) == 0 {
+		md = []byte("null")
+	}
+	e := &roomInfoJSON{from: *r}
+	e.from.Metadata, e.from.enc = nil, nil
+	b := make([]byte, 0, 200+len(r.RoomTitle)+len(r.RoomID)+len(r.SID)+len(r.WebhookURL)+len(r.ParentRoomID)+len(md))
+	b = appendHead(b, r)
+	b = append(b, `,"metadata":`...)
+	e.md = len(b)
+	b = append(b, md...)
+	b = append(b, '}')
+	e.b = b[:len(b):len(b)]
+	return e
+}
+
+// holds reports whether e is r's normalised JSON: r's fields are still those e was written from.
+func (e *roomInfoJSON) holds(r *RoomInfo) bool {
+	f := &e.from
+	if r.RoomTitle != f.RoomTitle || r.RoomID != f.RoomID || r.SID != f.SID ||
+		r.JoinedParticipants != f.JoinedParticipants || r.IsRunning != f.IsRunning ||
+		r.IsRecording != f.IsRecording || r.IsActiveRTMP != f.IsActiveRTMP || r.WebhookURL != f.WebhookURL ||
+		r.IsBreakoutRoom != f.IsBreakoutRoom || r.ParentRoomID != f.ParentRoomID || r.CreationTime != f.CreationTime {
+		return false
+	}
+	md := e.b[e.md : len(e.b)-1]
+	if len(r.Metadata) == 0 {
+		return string(md) == "null"
+	}
+	return bytes.Equal(r.Metadata, md)
+}
+
+// appendHead appends r's fields but the metadata as a JSON object without its closing brace,
+// as json.Marshal writes them.
+func appendHead(b []byte, r *RoomInfo) []byte {
+	b = append(b, `{"room_title":`...)
+	b = appendString(b, r.RoomTitle)
+	b = append(b, `,"room_id":`...)
+	b = appendString(b, r.RoomID)
+	b = append(b, `,"sid":`...)
+	b = appendString(b, r.SID)
+	b = append(b, `,"joined_participants":`...)
+	b = strconv.AppendInt(b, r.JoinedParticipants, 10)
+	b = append(b, `,"is_running":`...)
+	b = strconv.AppendBool(b, r.IsRunning)
+	b = append(b, `,"is_recording":`...)
+	b = strconv.AppendBool(b, r.IsRecording)
+	b = append(b, `,"is_active_rtmp":`...)
+	b = strconv.AppendBool(b, r.IsActiveRTMP)
+	b = append(b, `,"webhook_url":`...)
+	b = appendString(b, r.WebhookURL)
+	b = append(b, `,"is_breakout_room":`...)
+	b = strconv.AppendBool(b, r.IsBreakoutRoom)
+	b = append(b, `,"parent_room_id":`...)
+	b = appendString(b, r.ParentRoomID)
+	b = append(b, `,"creation_time":`...)
+	return strconv.AppendInt(b, r.CreationTime, 10)
+}
+
+// appendString appends s as json.Marshal writes a string.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // escapes, HTML-safe characters, invalid UTF-8: as encoding/json does them
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // MarshalJSON writes plain JSON with Metadata as an object (null when empty).
 //
-// Metadata is embedded as it is (decoding left it compact) rather than through encoding/json,
-// which would re-validate and compact its several KB on every call; call MarshalJSON directly
-// for the full benefit.
+// A decoded RoomInfo returns the bytes written when it was decoded (unless its fields were
+// changed since): callers must not modify them. Metadata is embedded as it is (decoding left it
+// compact) rather than through encoding/json, which would re-validate and compact its several
+// KB on every call; call MarshalJSON directly for the full benefit.
 func (r RoomInfo) MarshalJSON() ([]byte, error) {
-	type fields RoomInfo // the fields without the methods
-	type plain struct {
-		fields
-		// Left nil and omitted, it hides fields.Metadata (the shallower field wins).
-		Metadata json.RawMessage `json:"metadata,omitempty"`
-	}
-	head, err := json.Marshal(plain{fields: fields(r)})
-	if err != nil {
-		return nil, err
+	if r.enc != nil && r.enc.holds(&r) {
+		return r.enc.b, nil
 	}
 	md := bytes.TrimSpace(r.Metadata)
 	if len(md) == 0 {
@@ -52,8 +134,7 @@ func (r RoomInfo) MarshalJSON() ([]byte, error) {
 	} else if !json.Valid(md) {
 		return nil, errors.New("plugnmeet: RoomInfo.Metadata is not valid JSON")
 	}
-	out := make([]byte, 0, len(head)+len(md)+12)
-	out = append(out, head[:len(head)-1]...)
+	out := appendHead(make([]byte, 0, 256+len(md)), &r)
 	out = append(out, `,"metadata":`...)
 	out = append(out, md...)
 	return append(out, '}'), nil
@@ -61,6 +142,12 @@ func (r RoomInfo) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON accepts the protojson shape and plain JSON.
 func (r *RoomInfo) UnmarshalJSON(data []byte) error {
+	rd := jsonscan.NewReader(data)
+	if info, ok := readRoomInfo(&rd, 0); ok && rd.AtEnd() {
+		*r = *info
+		return nil
+	}
+	// Not what the one-pass reader takes: encoding/json decides, with its errors.
 	var w struct {
 		RoomTitle          string          `json:"room_title"`
 		RoomID             string          `json:"room_id"`
@@ -96,6 +183,7 @@ func (r *RoomInfo) UnmarshalJSON(data []byte) error {
 		CreationTime:       int64(w.CreationTime),
 		Metadata:           md,
 	}
+	r.enc = encodeRoomInfo(r, md)
 	return nil
 }
 
@@ -154,17 +242,26 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 	}
+	n, err := parseInt64(b)
+	if err != nil {
+		return err
+	}
+	*f = flexInt(n)
+	return nil
+}
+
+// parseInt64 reads a base-10 integer, or an integral number in another form.
+func parseInt64(b []byte) (int64, error) {
 	n, err := strconv.ParseInt(string(b), 10, 64)
 	if err != nil {
 		// protojson may write an integral value in exponent form (1e+06).
 		fl, ferr := strconv.ParseFloat(string(b), 64)
 		if ferr != nil || fl != float64(int64(fl)) {
-			return fmt.Errorf("not a 64-bit integer: %q", b)
+			return 0, fmt.Errorf("not a 64-bit integer: %q", b)
 		}
 		n = int64(fl)
 	}
-	*f = flexInt(n)
-	return nil
+	return n, nil
 }
 
 // flexBool decodes true/false, a number (non-zero is true) or such a string.
