@@ -66,3 +66,40 @@ func benchDecode(b *testing.B, dec func([]byte) (any, *FieldError)) {
 		}
 	}
 }
+
+// BenchmarkValidateTreeSeed and BenchmarkValidateTreeSeedLibrary measure
+// validating the decoded seed example alone, with the generated code and
+// with jsonschema/v6 (the oracle of the tests).
+func BenchmarkValidateTreeSeed(b *testing.B) {
+	benchValidateTree(b, validateCreateRoom)
+}
+
+func BenchmarkValidateTreeSeedLibrary(b *testing.B) {
+	v, err := newLibraryValidator()
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchValidateTree(b, func(doc any) []FieldError {
+		if err := v.validateDoc(doc); err != nil {
+			return []FieldError{{Message: err.Error()}}
+		}
+		return nil
+	})
+}
+
+func benchValidateTree(b *testing.B, validate func(doc any) []FieldError) {
+	data, err := os.ReadFile("testdata/valid/seed-example.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc, ferr := decode(data)
+	if ferr != nil {
+		b.Fatal(ferr)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if errs := validate(doc); errs != nil {
+			b.Fatal(errs)
+		}
+	}
+}

@@ -35,4 +35,19 @@
 // Messages are plain words: rules a keyword alone cannot explain (patterns,
 // "not") take their message from the subschema's errorMessage annotation in
 // the schema file, keyed by keyword.
+//
+// # Generated validation code
+//
+// Create-room requests are not checked by a schema interpreter: go generate
+// ./schema turns create-room.schema.json into Go code
+// (create_room_validate_gen.go, written by internal/validatorgen, with the
+// helpers of genruntime.go) that walks the decoded request and allocates
+// nothing unless it reports a problem. It reports exactly what
+// santhosh-tekuri/jsonschema/v6 reports for the schema file: the tests hold
+// the two to the same problems, paths and messages on every testdata
+// request, on random mutations of them and in FuzzGeneratedMatchesOracle.
+// After changing the schema, run go generate ./schema (a test fails until the
+// generated file matches); the generator refuses any keyword it does not
+// implement. The end-room, result and lifecycle schemas are still checked by
+// the library.
 package schema

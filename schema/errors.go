@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math/big"
@@ -75,8 +74,16 @@ func (v *Validator) fieldErrors(verr *jsonschema.ValidationError) []FieldError {
 		out = append(out, v.leafErrors(e)...)
 	}
 	walk(verr)
+	return sortFieldErrors(out)
+}
+
+// sortFieldErrors sorts problems by path, then message, and drops repeats.
+func sortFieldErrors(out []FieldError) []FieldError {
 	slices.SortStableFunc(out, func(a, b FieldError) int {
-		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.Message, b.Message))
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Message, b.Message)
 	})
 	return slices.Compact(out)
 }

@@ -32,10 +32,16 @@ func JSON() []byte {
 	return bytes.Clone(schemaJSON)
 }
 
-// Validator checks create-room requests against the embedded schema.
+//go:generate go run gen_validator.go
+
+// Validator checks requests against one of the embedded schemas.
 // It is safe for concurrent use.
 type Validator struct {
-	schema *jsonschema.Schema
+	// generated, when set, validates instead of schema: the code
+	// internal/validatorgen wrote from the schema file, which reports what
+	// the library would, without interpreting the schema on every request.
+	generated func(doc any) []FieldError
+	schema    *jsonschema.Schema
 	// messages maps a subschema's JSON Pointer inside the schema file to
 	// its errorMessage annotation (keyword -> message).
 	messages map[string]map[string]string
@@ -44,8 +50,11 @@ type Validator struct {
 	properties map[string][]string
 }
 
-// New compiles the embedded create-room schema.
-func New() (*Validator, error) { return newValidator(schemaJSON, schemaURL) }
+// New returns the validator of the embedded create-room schema: the Go code
+// generated from it (create_room_validate_gen.go), which reports exactly
+// what santhosh-tekuri/jsonschema/v6 reports for the schema file. The error
+// is always nil; it is kept for callers of the compiling constructor.
+func New() (*Validator, error) { return &Validator{generated: validateCreateRoom}, nil }
 
 // NewEndRoom compiles the embedded end-room schema.
 func NewEndRoom() (*Validator, error) { return newValidator(endRoomJSON, endRoomURL) }
@@ -140,6 +149,12 @@ func (v *Validator) Parse(data []byte) (map[string]any, error) {
 
 // validateDoc validates an already decoded document (numbers as json.Number).
 func (v *Validator) validateDoc(doc any) error {
+	if v.generated != nil {
+		if errs := v.generated(doc); len(errs) > 0 {
+			return &Error{Errors: errs}
+		}
+		return nil
+	}
 	err := v.schema.Validate(doc)
 	if err == nil {
 		return nil
@@ -151,21 +166,15 @@ func (v *Validator) validateDoc(doc any) error {
 	return &Error{Errors: v.fieldErrors(verr)}
 }
 
-// defaultValidator compiles the embedded schema once, on first use.
-var defaultValidator = sync.OnceValues(New)
+// defaultValidator validates create-room requests with the generated code.
+var defaultValidator = &Validator{generated: validateCreateRoom}
 
 // Validate checks one create-room request given as raw JSON with the
-// embedded schema, compiled once on first use. It returns nil when the
-// request is valid and a [*Error] listing every problem otherwise (see the
-// package documentation for the paths and messages). Only if the embedded
-// schema failed to compile (a defect of the build, caught by this package's
-// tests) is the error of another type. It is safe for concurrent use.
+// embedded schema. It returns nil when the request is valid and a [*Error]
+// listing every problem otherwise (see the package documentation for the
+// paths and messages). It is safe for concurrent use.
 func Validate(data []byte) error {
-	v, err := defaultValidator()
-	if err != nil {
-		return err
-	}
-	return v.Validate(data)
+	return defaultValidator.Validate(data)
 }
 
 // Parse decodes and validates one create-room request given as raw JSON with
@@ -174,11 +183,7 @@ func Validate(data []byte) error {
 // or hash its canonical form, without decoding the bytes again. It is safe
 // for concurrent use.
 func Parse(data []byte) (map[string]any, error) {
-	v, err := defaultValidator()
-	if err != nil {
-		return nil, err
-	}
-	return v.Parse(data)
+	return defaultValidator.Parse(data)
 }
 
 var endRoomValidator = sync.OnceValues(NewEndRoom)
