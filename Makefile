@@ -25,10 +25,12 @@ fmt:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
-## fuzz: run the request decoder/validator fuzz target for FUZZTIME (default 60s)
+## fuzz: run the request decoder/validator fuzz targets for FUZZTIME each (default 60s): the
+##       validator, and the generated validator against jsonschema/v6 (the oracle)
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./schema -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./schema -run '^$$' -fuzz '^FuzzGeneratedMatchesOracle$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x
 
 ## bench: throughput, latency, CPU and memory of roomworker against the bare pipeline
 ##        (one JSON line per configuration); pick a subset with BENCH_ARGS, e.g.
