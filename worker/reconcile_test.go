@@ -75,9 +75,10 @@ func TestReconciliationEndsVanishedRooms(t *testing.T) {
 		_ = json.Unmarshal(entry.Value(), &rec)
 		return rec.State
 	}
-	if s := state("vanishes"); s != worker.StateEnded {
-		t.Errorf("record of the vanished room: %q, want ended", s)
-	}
+	// The event is stored first, then the record is marked: wait for the second write.
+	e.Eventually(5*time.Second, "the vanished room's record marked ended", func() bool {
+		return state("vanishes") == worker.StateEnded
+	})
 	time.Sleep(2500 * time.Millisecond) // two more runs: nothing else happens
 	if s := state("stays"); s != worker.StateCreated {
 		t.Errorf("record of the live room: %q, want created", s)
