@@ -314,7 +314,7 @@ func (c *Client) call(ctx context.Context, route string, body []byte, out any, e
 	}
 	defer resp.Body.Close()
 
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, c.maxBytes+1))
+	data, readErr := readBody(resp, c.maxBytes+1)
 	if readErr != nil {
 		return c.transportError(ctx, route, resp.StatusCode, readErr)
 	}
@@ -469,4 +469,28 @@ func snippet(b []byte) string {
 		}
 	}
 	return string(out)
+}
+
+// readBody reads at most limit bytes of resp's body into one buffer sized by Content-Length when
+// the server sent it (plugNmeet does), instead of growing one from 512 bytes.
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	size := int64(4096) // an answer's usual size, when the server does not say
+	if n := resp.ContentLength; n > 0 {
+		size = min(n+1, limit) // +1: room for the read that sees EOF
+	}
+	r := io.LimitReader(resp.Body, limit)
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }

@@ -119,7 +119,8 @@ func encodeCreated(c events.RoomCreated) ([]byte, error) {
 	return withRaw(b, "room_info", c.RoomInfo), nil
 }
 
-// encode renders the record, embedding room_info and the outcome's data as they are.
+// encode renders the record, embedding room_info and the outcome's data as they are, in one
+// buffer of the right size.
 func (r Record) encode() ([]byte, error) {
 	info, out := r.RoomInfo, r.Outcome
 	r.RoomInfo, r.Outcome = nil, nil
@@ -127,17 +128,24 @@ func (r Record) encode() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	var o []byte
 	if out != nil {
-		o, err := out.encode()
-		if err != nil {
+		if o, err = out.encode(); err != nil {
 			return nil, err
 		}
-		b = withRaw(b, "outcome", o)
+	}
+	if len(o) == 0 && len(info) == 0 {
+		return b, nil
+	}
+	buf := make([]byte, 0, len(b)+len(o)+len(info)+len(`,"outcome":,"room_info":`))
+	buf = append(buf, b[:len(b)-1]...)
+	if len(o) > 0 {
+		buf = append(append(buf, `,"outcome":`...), o...)
 	}
 	if len(info) > 0 {
-		b = withRaw(b, "room_info", info)
+		buf = append(append(buf, `,"room_info":`...), info...)
 	}
-	return b, nil
+	return append(buf, '}'), nil
 }
 
 // encode renders the outcome, embedding its data as it is (json.Marshal would scan and compact
@@ -146,8 +154,8 @@ func (o Outcome) encode() ([]byte, error) {
 	data := o.Data
 	o.Data = nil
 	b, err := marshal(o)
-	if err != nil {
-		return nil, err
+	if err != nil || len(data) == 0 {
+		return b, err
 	}
 	return withRaw(b, "data", data), nil
 }

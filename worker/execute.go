@@ -236,12 +236,16 @@ func (w *Worker) record(d *delivery, v verdict, r *result) ([]write, error) {
 	case v.room != nil:
 		rec := *v.room
 		if prev := d.lease.record(); prev != nil && prev.Outcome != nil && prev.RequestKey != rec.RequestKey {
-			if err := put(w.store.putOutcome(prev.RequestKey, *prev.Outcome)); err != nil {
+			if err := put(w.store.putOutcome(prev.RequestKey, *prev.ownOutcome())); err != nil {
 				return nil, err
 			}
 		}
 		if out != nil && rec.RequestKey == d.req.key {
 			rec.Outcome = out
+			if own := *out; own.Type == events.TypeRoomCreated && rec.State == StateCreated && !v.hit {
+				own.Data, own.InRecord = nil, true // the Record holds it all: ownOutcome rebuilds it
+				rec.Outcome = &own
+			}
 		} else if out != nil {
 			if err := put(w.store.putOutcome(d.req.key, *out)); err != nil {
 				return nil, err

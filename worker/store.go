@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,6 +59,30 @@ type Variant struct {
 	Warnings    []events.Warning `json:"warnings,omitempty"`
 }
 
+// ownOutcome returns the outcome of the request that wrote the Record, with its data rebuilt
+// from the Record when it was left out (Outcome.InRecord). The rebuilt data is the same bytes as
+// the result published then: the same fields through the same encoder, with the warnings'
+// numbers kept as written (records are decoded with UseNumber).
+func (r *Record) ownOutcome() *Outcome {
+	o := *r.Outcome
+	if o.InRecord && len(o.Data) == 0 {
+		data, err := encodeCreated(events.RoomCreated{RoomID: r.RoomID, SID: r.SID, RoomInfo: r.RoomInfo,
+			Attempts: r.Attempts, Warnings: r.Warnings})
+		if err == nil {
+			o.Data = data
+		}
+	}
+	o.InRecord = false
+	return &o
+}
+
+// decodeJSON decodes a bucket entry, keeping numbers as written (json.Number).
+func decodeJSON(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
 // payload returns the recorded payload with hash h (the creating one, or a variant), or nil.
 func (r *Record) payload(h string) *Variant {
 	if r.PayloadHash == h {
@@ -91,6 +116,9 @@ type Outcome struct {
 	Message  string          `json:"message,omitempty"`
 	Warnings int             `json:"warnings,omitempty"`
 	Data     json.RawMessage `json:"data,omitempty"`
+	// InRecord: Data is left out because the Record that carries this outcome holds all of it
+	// (a room.created of the Record's own session): see Record.ownOutcome.
+	InRecord bool `json:"in_record,omitempty"`
 }
 
 // States of a room Record.
@@ -178,7 +206,7 @@ func (s *store) acquire(ctx context.Context, roomID, requestKey string, l Lease,
 		if err != nil {
 			return nil, nil, err
 		}
-		rev, err := s.kv.Create(ctx, RoomKey(roomID), b, jetstream.KeyTTL(ttl))
+		rev, err := s.claim(ctx, roomID, b, ttl)
 		if err == nil {
 			held := &lease{s: s, roomID: roomID, key: RoomKey(roomID), rev: rev, claim: true}
 			if !redelivery {
@@ -198,11 +226,11 @@ func (s *store) acquire(ctx context.Context, roomID, requestKey string, l Lease,
 			return nil, nil, fmt.Errorf("read %s: %w", RoomKey(roomID), err)
 		}
 		var rec Record
-		if json.Unmarshal(e.Value(), &rec) != nil {
+		if decodeJSON(e.Value(), &rec) != nil {
 			rec = Record{State: StateNone, RoomID: roomID} // unreadable: as good as none, and rewritten
 		}
 		if rec.RequestKey == requestKey && rec.Outcome != nil && rec.State != StateClaimed {
-			return nil, rec.Outcome, nil
+			return nil, rec.ownOutcome(), nil
 		}
 		if out, err := s.outcome(ctx, requestKey); out != nil || err != nil {
 			return nil, out, err
@@ -227,6 +255,26 @@ func (s *store) acquire(ctx context.Context, roomID, requestKey string, l Lease,
 		// The Record changed (a webhook, another worker) or expired: look again.
 	}
 	return nil, nil, errLeaseHeld
+}
+
+// claim creates room.<room_id> with value b, failing with jetstream.ErrKeyExists when the key
+// holds anything. The first try is one asynchronous publish that expects the key's subject to be
+// empty (cheaper for the client than the KeyValue's request-reply); only when that fails does
+// KeyValue.Create look closer (a key deleted or purged, whose marker is still there, is created
+// over its marker).
+func (s *store) claim(ctx context.Context, roomID string, b []byte, ttl time.Duration) (uint64, error) {
+	fut, err := s.js.PublishAsync("$KV."+s.bucket+"."+RoomKey(roomID), b,
+		jetstream.WithExpectLastSequencePerSubject(0), jetstream.WithMsgTTL(ttl))
+	if err == nil {
+		ack, err := awaitPubAck(fut)
+		if err == nil {
+			return ack.Sequence, nil
+		}
+		if !isWrongLastSequence(err) {
+			return 0, err
+		}
+	}
+	return s.kv.Create(ctx, RoomKey(roomID), b, jetstream.KeyTTL(ttl))
 }
 
 // takeLease writes the room's lease.<room_id>, which expires by its TTL alone if this worker
@@ -298,7 +346,7 @@ func (s *store) getJSON(ctx context.Context, key string, v any) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("read %s: %w", key, err)
 	}
-	if json.Unmarshal(e.Value(), v) != nil {
+	if decodeJSON(e.Value(), v) != nil {
 		return false, nil
 	}
 	return true, nil

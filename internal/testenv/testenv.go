@@ -38,7 +38,7 @@ const (
 // env is one test's world: a real NATS JetStream server, the plugNmeet stand-in over HTTP, and
 // any number of workers.
 type Env struct {
-	t       *testing.T
+	t       testing.TB
 	NS      *server.Server
 	NC      *nats.Conn
 	JS      jetstream.JetStream
@@ -54,14 +54,14 @@ type Env struct {
 
 // New starts a test's world with the stand-in's default options (no webhooks, rooms that close
 // 20 s after their last participant left).
-func New(t *testing.T, tweak ...func(*worker.Config)) *Env {
+func New(t testing.TB, tweak ...func(*worker.Config)) *Env {
 	t.Helper()
 	return NewWithStandin(t, plugnmeettest.Options{Seed: 1}, tweak...)
 }
 
 // NewWithStandin is New with the stand-in started with opts (its API key and secret, when
 // empty, are APIKey and APISecret): a global WebhookURL, a short DepartureTimeout, a janitor...
-func NewWithStandin(t *testing.T, opts plugnmeettest.Options, tweak ...func(*worker.Config)) *Env {
+func NewWithStandin(t testing.TB, opts plugnmeettest.Options, tweak ...func(*worker.Config)) *Env {
 	t.Helper()
 	if opts.APIKey == "" {
 		opts.APIKey = APIKey
