@@ -27,6 +27,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/roomworker/roomworker/events"
+	"github.com/roomworker/roomworker/internal/cpuprofile"
 	"github.com/roomworker/roomworker/plugnmeet/plugnmeettest"
 )
 
@@ -372,7 +373,7 @@ func runPhase(ctx context.Context, o options, c config, tmp, name string, drain 
 			cmd.Env = append(cmd.Env, "OTEL_EXPORTER_OTLP_ENDPOINT="+o.otlpEndpoint, "OTEL_TRACES_SAMPLER=always_on")
 		}
 		if o.profileDir != "" {
-			cmd.Env = append(cmd.Env, "CPUPROFILE_FILE="+filepath.Join(o.profileDir,
+			cmd.Env = append(cmd.Env, cpuprofile.EnvVar+"="+filepath.Join(o.profileDir,
 				fmt.Sprintf("%s-c%d-%s-%d-%d.pprof", name, c.concurrency, c.latency, time.Now().UnixNano(), i)))
 		}
 		cmd.Stderr = &prefixWriter{prefix: fmt.Sprintf("[%s %d] ", name, i), w: os.Stderr}
