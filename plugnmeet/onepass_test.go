@@ -15,8 +15,9 @@ import (
 	"github.com/roomworker/roomworker/plugnmeet/internal/recorded"
 )
 
-// Differential tests of the one-pass decoding against the decoding it replaced
-// (onepass_oracle_test.go): the same RoomInfo, the same normalised JSON, the same errors.
+// Differential tests of the one-pass decoding against the encoding/json decoding it replaced,
+// which is still its fallback (onepass_oracle_test.go): the same RoomInfo, the same normalised
+// JSON, the same errors.
 
 // recordedBodies returns every recorded answer body, by recording name.
 func recordedBodies(tb testing.TB) map[string][]byte {
@@ -32,38 +33,16 @@ func recordedBodies(tb testing.TB) map[string][]byte {
 	return out
 }
 
-// oldFieldsOf returns r's exported fields as an oldRoomInfo, by name, so that a field added to
-// RoomInfo and not to the oracle fails the tests.
-func oldFieldsOf(tb testing.TB, r *RoomInfo) oldRoomInfo {
-	tb.Helper()
-	var o oldRoomInfo
-	src, dst := reflect.ValueOf(r).Elem(), reflect.ValueOf(&o).Elem()
-	for i := range src.NumField() {
-		f := src.Type().Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		d := dst.FieldByName(f.Name)
-		if !d.IsValid() {
-			tb.Fatalf("RoomInfo.%s is not in the oracle oldRoomInfo: compare it too", f.Name)
-		}
-		d.Set(src.Field(i))
-	}
-	return o
-}
-
 // sameRoomInfo reports how got (decoded now) differs from want (decoded by the oracle): its
 // fields, Metadata's bytes and MarshalJSON's bytes or error.
-func sameRoomInfo(tb testing.TB, got *RoomInfo, want *oldRoomInfo) string {
-	tb.Helper()
-	g := oldFieldsOf(tb, got)
-	if (g.Metadata == nil) != (want.Metadata == nil) || !bytes.Equal(g.Metadata, want.Metadata) {
-		return fmt.Sprintf("metadata %q, oracle %q", g.Metadata, want.Metadata)
+func sameRoomInfo(got *RoomInfo, want *oracleRoomInfo) string {
+	if (got.Metadata == nil) != (want.Metadata == nil) || !bytes.Equal(got.Metadata, want.Metadata) {
+		return fmt.Sprintf("metadata %q, oracle %q", got.Metadata, want.Metadata)
 	}
-	g2 := *want
-	g.Metadata, g2.Metadata = nil, nil
-	if !reflect.DeepEqual(g, g2) {
-		return fmt.Sprintf("fields %+v, oracle %+v", g, g2)
+	g, w := *got, want.RoomInfo
+	g.Metadata, g.enc, w.Metadata, w.enc = nil, nil, nil, nil
+	if !reflect.DeepEqual(g, w) {
+		return fmt.Sprintf("fields %+v, oracle %+v", g, w)
 	}
 	gb, gerr := got.MarshalJSON()
 	wb, werr := want.MarshalJSON()
@@ -71,18 +50,6 @@ func sameRoomInfo(tb testing.TB, got *RoomInfo, want *oldRoomInfo) string {
 		return fmt.Sprintf("MarshalJSON %s (%v), oracle %s (%v)", gb, gerr, wb, werr)
 	}
 	return ""
-}
-
-// oracleNames turns the oracle's type names in an error's text into the names they stand for
-// (encoding/json's type errors name the types).
-var oracleNames = strings.NewReplacer("oldRoomInfo", "RoomInfo", "oldFlexInt", "flexInt", "oldFlexBool", "flexBool")
-
-// errorText is err's text with the oracle's type names as the real ones.
-func errorText(err error) string {
-	if err == nil {
-		return "<nil>"
-	}
-	return oracleNames.Replace(err.Error())
 }
 
 // sameError reports how got differs from want: both nil, or the same text, class and sentinels.
@@ -93,7 +60,7 @@ func sameError(got, want error) string {
 	if got == nil {
 		return ""
 	}
-	if got.Error() != errorText(want) || ClassOf(got) != ClassOf(want) {
+	if got.Error() != want.Error() || ClassOf(got) != ClassOf(want) {
 		return fmt.Sprintf("error %q (%v), oracle %q (%v)", got, ClassOf(got), want, ClassOf(want))
 	}
 	for _, s := range []error{ErrNotPlugNmeet, ErrCredentials, ErrRoomNotFound, ErrTransient, ErrPermanent, ErrSystemic} {
@@ -109,12 +76,16 @@ func sameError(got, want error) string {
 	return ""
 }
 
+// decode200 is Client.decode of data as a 200 JSON answer of create.
+func decode200(data []byte, out any, env *envelope, onePass func(data []byte) (isEnvelope, ok bool)) error {
+	resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}}
+	return (&Client{now: time.Now}).decode(RouteCreate, resp, data, out, env, onePass)
+}
+
 // decodeCreate is what CreateRoom makes of a 200 create answer now.
 func decodeCreate(data []byte) (*RoomInfo, error) {
-	resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}}
-	c := &Client{now: time.Now}
 	var ans createAnswer
-	if err := c.decode(RouteCreate, resp, data, &ans, &ans.envelope, createOnePass(&ans)); err != nil {
+	if err := decode200(data, &ans, &ans.envelope, createOnePass(&ans)); err != nil {
 		return nil, err
 	}
 	return createdRoom(&ans)
@@ -125,29 +96,29 @@ func decodeCreate(data []byte) (*RoomInfo, error) {
 func checkCreateAnswer(tb testing.TB, data []byte) string {
 	tb.Helper()
 	got, gerr := decodeCreate(data)
-	want, werr := oldDecodeCreate(data)
+	want, werr := oracleDecodeCreate(data)
 	if d := sameError(gerr, werr); d != "" {
 		return d
 	}
 	if gerr != nil {
 		return ""
 	}
-	return sameRoomInfo(tb, got, want)
+	return sameRoomInfo(got, want)
 }
 
 // checkRoomInfo reports how RoomInfo.UnmarshalJSON's decoding of data differs from the oracle's.
 func checkRoomInfoDecode(tb testing.TB, data []byte) string {
 	tb.Helper()
 	var got RoomInfo
-	var want oldRoomInfo
+	var want oracleRoomInfo
 	gerr, werr := got.UnmarshalJSON(data), want.UnmarshalJSON(data)
-	if errorText(gerr) != errorText(werr) {
+	if fmt.Sprint(gerr) != fmt.Sprint(werr) {
 		return fmt.Sprintf("error %v, oracle %v", gerr, werr)
 	}
 	if gerr != nil {
 		return ""
 	}
-	if d := sameRoomInfo(tb, &got, &want); d != "" {
+	if d := sameRoomInfo(&got, &want); d != "" {
 		return d
 	}
 	// The bytes written while decoding are what encoding them afresh gives.
@@ -358,7 +329,7 @@ func TestRoomInfoMarshalAfterChange(t *testing.T) {
 			t.Fatalf("RoomInfo.%s: a %s field this test does not change", f.Name, f.Type)
 		}
 		got, gerr := info.MarshalJSON()
-		want, werr := oldFieldsOf(t, &info).MarshalJSON()
+		want, werr := oracleRoomInfo{info}.MarshalJSON()
 		if !bytes.Equal(got, want) || gerr != nil || werr != nil {
 			t.Errorf("%s changed: MarshalJSON %s (%v), want %s (%v)", f.Name, got, gerr, want, werr)
 		}

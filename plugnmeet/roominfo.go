@@ -148,6 +148,13 @@ func (r *RoomInfo) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	// Not what the one-pass reader takes: encoding/json decides, with its errors.
+	return r.unmarshalEncodingJSON(data)
+}
+
+// unmarshalEncodingJSON is UnmarshalJSON through encoding/json alone, as RoomInfo was decoded
+// before the one-pass reader (onepass.go): its fallback, and the oracle the one-pass reader is
+// checked against (onepass_test.go).
+func (r *RoomInfo) unmarshalEncodingJSON(data []byte) error {
 	var w struct {
 		RoomTitle          string          `json:"room_title"`
 		RoomID             string          `json:"room_id"`

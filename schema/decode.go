@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/roomworker/roomworker/schema/internal/jsonschemautil"
 )
 
 // decode parses a request as JSON, keeping numbers as json.Number so that
@@ -75,12 +77,12 @@ func duplicateMember(data []byte) (string, bool) {
 		for _, f := range stack[:len(stack)-1] {
 			b.WriteByte('/')
 			if f.object {
-				b.WriteString(escapeToken(f.key))
+				b.WriteString(jsonschemautil.EscapeToken(f.key))
 			} else {
 				b.WriteString(strconv.Itoa(f.index))
 			}
 		}
-		return b.String() + "/" + escapeToken(last)
+		return b.String() + "/" + jsonschemautil.EscapeToken(last)
 	}
 	// valueDone moves the enclosing container past the value just read.
 	valueDone := func() {

@@ -3,7 +3,6 @@ package schema
 import (
 	"errors"
 	"fmt"
-	"math/big"
 	"net/url"
 	"slices"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/roomworker/roomworker/schema/internal/jsonschemautil"
 )
 
 // ErrInvalid matches every [*Error] with errors.Is: the request breaks the
@@ -98,7 +99,7 @@ func (v *Validator) leafErrors(e *jsonschema.ValidationError) []FieldError {
 	case *kind.Required:
 		out := make([]FieldError, 0, len(k.Missing))
 		for _, name := range k.Missing {
-			out = append(out, FieldError{Path: path + "/" + escapeToken(name), Message: "is required"})
+			out = append(out, FieldError{Path: path + "/" + jsonschemautil.EscapeToken(name), Message: "is required"})
 		}
 		return out
 	case *kind.AdditionalProperties:
@@ -108,7 +109,7 @@ func (v *Validator) leafErrors(e *jsonschema.ValidationError) []FieldError {
 			if s := suggest(name, v.properties[schemaPtr]); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
-			out = append(out, FieldError{Path: path + "/" + escapeToken(name), Message: msg})
+			out = append(out, FieldError{Path: path + "/" + jsonschemautil.EscapeToken(name), Message: msg})
 		}
 		return out
 	}
@@ -134,9 +135,9 @@ func (v *Validator) message(k jsonschema.ErrorKind, schemaPtr string) string {
 	case *kind.MaxLength:
 		return fmt.Sprintf("must be at most %d characters long (it has %d)", k.Want, k.Got)
 	case *kind.Minimum:
-		return "must be at least " + ratString(k.Want)
+		return "must be at least " + jsonschemautil.RatString(k.Want)
 	case *kind.Maximum:
-		return "must be at most " + ratString(k.Want)
+		return "must be at most " + jsonschemautil.RatString(k.Want)
 	case *kind.Enum:
 		want := make([]string, len(k.Want))
 		for i, w := range k.Want {
@@ -172,31 +173,13 @@ func (v *Validator) message(k jsonschema.ErrorKind, schemaPtr string) string {
 func typeMessage(k *kind.Type) string {
 	want := make([]string, len(k.Want))
 	for i, w := range k.Want {
-		want[i] = withArticle(w)
+		want[i] = jsonschemautil.WithArticle(w)
 	}
-	got := withArticle(k.Got)
+	got := jsonschemautil.WithArticle(k.Got)
 	if k.Got == "number" && slices.Contains(k.Want, "integer") {
 		got = "a fractional number"
 	}
 	return fmt.Sprintf("must be %s, not %s", strings.Join(want, " or "), got)
-}
-
-func withArticle(jsonType string) string {
-	switch jsonType {
-	case "null":
-		return "null"
-	case "object", "array", "integer":
-		return "an " + jsonType
-	default:
-		return "a " + jsonType
-	}
-}
-
-func ratString(r *big.Rat) string {
-	if r.IsInt() {
-		return r.Num().String()
-	}
-	return r.FloatString(6)
 }
 
 // pointer renders instance location tokens as a JSON Pointer.
@@ -207,17 +190,9 @@ func pointer(tokens []string) string {
 	var sb strings.Builder
 	for _, t := range tokens {
 		sb.WriteByte('/')
-		sb.WriteString(escapeToken(t))
+		sb.WriteString(jsonschemautil.EscapeToken(t))
 	}
 	return sb.String()
-}
-
-// escapeToken escapes one JSON Pointer reference token.
-func escapeToken(t string) string {
-	if !strings.ContainsAny(t, "~/") {
-		return t
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(t, "~", "~0"), "/", "~1")
 }
 
 // schemaPointer returns the JSON Pointer inside the schema document of a

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/roomworker/roomworker/schema/internal/jsonschemautil"
 )
 
 // This file holds what the generated validators (*_validate_gen.go, written
@@ -55,7 +57,7 @@ func (l *genLoc) token() string {
 	if l.elem {
 		return strconv.Itoa(l.index)
 	}
-	return escapeToken(l.key)
+	return jsonschemautil.EscapeToken(l.key)
 }
 
 // genCollector gathers the problems found in one document. A quiet collector
@@ -79,7 +81,7 @@ func (c *genCollector) add(at *genLoc, msg string) {
 func (c *genCollector) addMember(at *genLoc, name, msg string) {
 	c.n++
 	if !c.quiet {
-		c.errs = append(c.errs, FieldError{Path: at.pointer() + "/" + escapeToken(name), Message: msg})
+		c.errs = append(c.errs, FieldError{Path: at.pointer() + "/" + jsonschemautil.EscapeToken(name), Message: msg})
 	}
 }
 
@@ -134,7 +136,7 @@ func (c *genCollector) unknown(at *genLoc, name string, declared []string) {
 	if s := suggest(name, declared); s != "" {
 		msg += " (did you mean " + strconv.Quote(s) + "?)"
 	}
-	c.errs = append(c.errs, FieldError{Path: at.pointer() + "/" + escapeToken(name), Message: msg})
+	c.errs = append(c.errs, FieldError{Path: at.pointer() + "/" + jsonschemautil.EscapeToken(name), Message: msg})
 }
 
 // result returns the problems sorted by path and message, without
@@ -149,19 +151,8 @@ func (c *genCollector) result() []FieldError {
 // genTypeName names the JSON type of a decoded value with its article, as
 // the library's type error names it ("a number" for every json.Number).
 func genTypeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "a boolean"
-	case json.Number:
-		return "a number"
-	case string:
-		return "a string"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
+	if name, ok := jsonschemautil.TypeName(v); ok {
+		return name
 	}
 	return "an invalid JSON value"
 }

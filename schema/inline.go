@@ -1,6 +1,6 @@
 package schema
 
-import "strings"
+import "github.com/roomworker/roomworker/schema/internal/jsonschemautil"
 
 // inlineRefs returns a copy of the schema document in which each local
 // reference {"$ref": "#/$defs/NAME"} that stands alone (next to a title or
@@ -43,10 +43,9 @@ func inlineNode(node any, defs map[string]any, expanding map[string]bool) any {
 		}
 		out := make(map[string]any, len(n))
 		for key, child := range n {
-			switch key {
-			case "examples", "enum", "const", "default", "errorMessage":
+			if jsonschemautil.HoldsValues(key) {
 				out[key] = child // values, not subschemas
-			default:
+			} else {
 				out[key] = inlineNode(child, defs, expanding)
 			}
 		}
@@ -64,46 +63,15 @@ func inlineNode(node any, defs map[string]any, expanding map[string]bool) any {
 // inlinableRef reports whether schema is a reference to a definition with
 // nothing else beside it but a title or description, and names it.
 func inlinableRef(schema map[string]any, defs map[string]any) (string, bool) {
-	ref, ok := schema["$ref"].(string)
+	name, ok := jsonschemautil.DefName(schema["$ref"])
 	if !ok {
 		return "", false
 	}
-	name, ok := strings.CutPrefix(ref, "#/$defs/")
-	if !ok || strings.ContainsAny(name, "/~%") {
-		return "", false
-	}
-	if def, ok := defs[name].(map[string]any); !ok || hasIdentifier(def) {
+	if def, ok := defs[name].(map[string]any); !ok || jsonschemautil.HasIdentifier(def) {
 		return "", false // a copy of an identifier would clash with the original
 	}
-	for key := range schema {
-		if key != "$ref" && key != "title" && key != "description" {
-			return "", false
-		}
+	if _, beside := jsonschemautil.BesideRef(schema); beside {
+		return "", false
 	}
 	return name, true
-}
-
-// hasIdentifier reports whether node declares a URI or anchor anywhere.
-func hasIdentifier(node any) bool {
-	switch n := node.(type) {
-	case map[string]any:
-		for key, child := range n {
-			switch key {
-			case "$id", "$anchor", "$dynamicAnchor", "$recursiveAnchor":
-				return true
-			case "examples", "enum", "const", "default", "errorMessage":
-				continue
-			}
-			if hasIdentifier(child) {
-				return true
-			}
-		}
-	case []any:
-		for _, child := range n {
-			if hasIdentifier(child) {
-				return true
-			}
-		}
-	}
-	return false
 }

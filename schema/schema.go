@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/roomworker/roomworker/schema/internal/jsonschemautil"
 )
 
 //go:embed create-room.schema.json
@@ -109,7 +111,7 @@ func (v *Validator) collectAnnotations(node any, ptr string) {
 			if key == "errorMessage" || key == "examples" || key == "enum" || key == "const" {
 				continue // values, not subschemas
 			}
-			v.collectAnnotations(child, ptr+"/"+escapeToken(key))
+			v.collectAnnotations(child, ptr+"/"+jsonschemautil.EscapeToken(key))
 		}
 	case []any:
 		for i, child := range n {

@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -18,114 +16,22 @@ import (
 )
 
 // Differential tests of appliedWarnings, which reads the applied metadata once without decoding
-// it, against the comparison it replaced: decode the applied metadata whole into a tree, then
-// compare every requested leaf (oldAppliedWarnings, kept verbatim below but for the names).
+// it (walkWarnings), against the comparison it replaced: decode the applied metadata whole into a
+// tree, then compare every requested leaf. That comparison is still appliedWarnings' fallback
+// (treeWarnings), so the oracle calls it rather than keeping a copy.
 
-func oldAppliedWarnings(req any, appliedMetadata json.RawMessage) ([]events.Warning, error) {
+// oracleWarnings is appliedWarnings by the tree alone.
+func oracleWarnings(req any, appliedMetadata json.RawMessage) ([]events.Warning, error) {
 	if len(appliedMetadata) == 0 || req == nil {
 		return nil, nil
 	}
-	var applied any
-	if err := oldDecodeNumbers(appliedMetadata, &applied); err != nil {
-		return nil, fmt.Errorf("applied metadata: %w", err)
-	}
-	var out []events.Warning
-	oldCompareTree("/metadata", req, applied, true, &out)
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, nil
-}
-
-func oldDecodeNumbers(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	return d.Decode(v)
-}
-
-func oldCompareTree(path string, req, applied any, present bool, out *[]events.Warning) {
-	if obj, ok := req.(map[string]any); ok {
-		appliedObj, _ := applied.(map[string]any)
-		for k, v := range obj {
-			av, ok := appliedObj[k]
-			oldCompareTree(path+"/"+oldEscapePointer(k), v, av, ok, out)
-		}
-		return
-	}
-	if !present {
-		applied = nil
-	}
-	if !oldSameValue(req, applied) {
-		*out = append(*out, events.Warning{Path: path, Requested: req, Applied: applied})
-	}
-}
-
-func oldSameValue(req, applied any) bool {
-	if applied == nil {
-		return oldIsZero(req)
-	}
-	switch r := req.(type) {
-	case json.Number:
-		return oldNumberString(applied) == r.String()
-	case string, bool:
-		return r == applied
-	case []any:
-		a, ok := applied.([]any)
-		if !ok || len(a) != len(r) {
-			return len(r) == 0 && !ok
-		}
-		for i := range r {
-			if !oldSameValue(r[i], a[i]) {
-				return false
-			}
-		}
-		return true
-	case nil:
-		return oldIsZero(applied)
-	}
-	return false
-}
-
-func oldNumberString(v any) string {
-	switch a := v.(type) {
-	case json.Number:
-		return a.String()
-	case string:
-		if _, err := strconv.ParseFloat(a, 64); err == nil {
-			return a
-		}
-	}
-	return "\x00not a number"
-}
-
-func oldIsZero(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case bool:
-		return !x
-	case string:
-		return x == ""
-	case json.Number:
-		f, err := x.Float64()
-		return err == nil && f == 0
-	case []any:
-		return len(x) == 0
-	case map[string]any:
-		return len(x) == 0
-	}
-	return false
-}
-
-func oldEscapePointer(s string) string {
-	if !strings.ContainsAny(s, "~/") {
-		return s
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+	return treeWarnings(req, appliedMetadata)
 }
 
 // checkWarnings reports how appliedWarnings differs from the oracle for req and applied.
 func checkWarnings(req any, applied []byte) string {
 	got, gerr := appliedWarnings(req, applied)
-	want, werr := oldAppliedWarnings(req, applied)
+	want, werr := oracleWarnings(req, applied)
 	if fmt.Sprint(gerr) != fmt.Sprint(werr) {
 		return fmt.Sprintf("error %v, oracle %v", gerr, werr)
 	}
@@ -190,18 +96,24 @@ func recordedCreates(t testing.TB) (names []string, reqs []any, applied []json.R
 	return names, reqs, applied
 }
 
-// Every recorded request, and the seed example, against every recorded applied metadata.
-func TestAppliedWarningsMatchesOracleOnRecordings(t *testing.T) {
-	names, reqs, applied := recordedCreates(t)
+// seedMetadata is the metadata of the seed example (examples/create-room.json), decoded.
+func seedMetadata(tb testing.TB) any {
+	tb.Helper()
 	seed, err := os.ReadFile("../examples/create-room.json")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	tree, err := schema.Parse(seed)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	reqs = append(reqs, tree["metadata"])
+	return tree["metadata"]
+}
+
+// Every recorded request, and the seed example, against every recorded applied metadata.
+func TestAppliedWarningsMatchesOracleOnRecordings(t *testing.T) {
+	names, reqs, applied := recordedCreates(t)
+	reqs = append(reqs, seedMetadata(t))
 	warned := 0
 	for i, req := range reqs {
 		for j, md := range applied {
@@ -356,23 +268,16 @@ func FuzzAppliedWarnings(f *testing.F) {
 // whole).
 func BenchmarkAppliedWarnings(b *testing.B) {
 	_, _, applied := recordedCreates(b)
-	seed, err := os.ReadFile("../examples/create-room.json")
-	if err != nil {
-		b.Fatal(err)
-	}
-	tree, err := schema.Parse(seed)
-	if err != nil {
-		b.Fatal(err)
-	}
+	req := seedMetadata(b)
 	for _, bm := range []struct {
 		name string
 		fn   func(any, json.RawMessage) ([]events.Warning, error)
-	}{{"walk", appliedWarnings}, {"tree", oldAppliedWarnings}} {
+	}{{"walk", appliedWarnings}, {"tree", oracleWarnings}} {
 		b.Run(bm.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(applied[0])))
 			for b.Loop() {
-				if _, err := bm.fn(tree["metadata"], applied[0]); err != nil {
+				if _, err := bm.fn(req, applied[0]); err != nil {
 					b.Fatal(err)
 				}
 			}

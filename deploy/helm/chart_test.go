@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -21,6 +20,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/roomworker/roomworker/deploy/internal/k8stest"
 	"github.com/roomworker/roomworker/worker"
 )
 
@@ -68,26 +68,9 @@ func TestCopiesMatchSources(t *testing.T) {
 	}
 }
 
-// tool finds a command: $envVar names another binary. Without it the test skips (fails with CI=true).
-func tool(t *testing.T, envVar, name, install string) string {
-	t.Helper()
-	if v := os.Getenv(envVar); v != "" {
-		name = v
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		msg := fmt.Sprintf("%s not found: %s (or name it with $%s)", name, install, envVar)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return p
-}
-
 func helmBin(t *testing.T) string {
 	t.Helper()
-	return tool(t, "HELM", "helm", "go install helm.sh/helm/v3/cmd/helm@v3.22.0")
+	return k8stest.Tool(t, "HELM", "helm", "go install helm.sh/helm/v3/cmd/helm@v3.22.0")
 }
 
 // runHelm runs helm with args in this directory.
@@ -118,151 +101,27 @@ func templateAs(t *testing.T, name string, args ...string) []byte {
 	return out
 }
 
-// kustomize renders the kustomize base with kubectl ($KUBECTL names another kubectl).
-func kustomize(t *testing.T) []byte {
+// decodeAll decodes a rendering strictly (k8stest.DecodeAll). Neither the chart nor the kustomize
+// base it is compared with renders a Namespace: the release's namespace is helm's --namespace.
+func decodeAll(t *testing.T, rendered []byte) k8stest.Objects {
 	t.Helper()
-	kubectl := tool(t, "KUBECTL", "kubectl", "install it (Debian: apt-get install kubernetes-client)")
-	var stderr bytes.Buffer
-	cmd := exec.Command(kubectl, "kustomize", kustomizeBase)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("kubectl kustomize %s: %v\n%s", kustomizeBase, err, stderr.String())
-	}
-	return out
-}
-
-// document is one rendered object: its kind and name, and its content as a tree.
-type document struct {
-	kind, name string
-	tree       map[string]any
-}
-
-func (d document) id() string { return d.kind + "/" + d.name }
-
-// objects is a rendering, decoded.
-type objects struct {
-	docs            []document
-	serviceAccounts []serviceAccount
-	configMaps      []configMap
-	secrets         []secret
-	services        []service
-	deployments     []deployment
-	pdbs            []podDisruptionBudget
-	serviceMonitors []serviceMonitor
-	rules           []prometheusRule
-	scaledObjects   []scaledObject
-}
-
-// decodeAll decodes every document strictly into the type of its kind; any other kind fails.
-func decodeAll(t *testing.T, rendered []byte) objects {
-	t.Helper()
-	var objs objects
-	dec := yaml.NewDecoder(bytes.NewReader(rendered))
-	for i := 0; ; i++ {
-		var node yaml.Node
-		err := dec.Decode(&node)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("document %d: %v", i, err)
-		}
-		if len(node.Content) == 0 || node.Content[0].Kind == 0 {
-			continue // a document of comments only
-		}
-		var h header
-		if err := node.Decode(&h); err != nil {
-			t.Fatalf("document %d: %v", i, err)
-		}
-		var tree map[string]any
-		if err := node.Decode(&tree); err != nil {
-			t.Fatalf("document %d: %v", i, err)
-		}
-		objs.docs = append(objs.docs, document{kind: h.Kind, name: h.Metadata.Name, tree: tree})
-		var err2 error
-		switch gk := h.APIVersion + " " + h.Kind; gk {
-		case "v1 ServiceAccount":
-			objs.serviceAccounts, err2 = decodeInto(&node, objs.serviceAccounts)
-		case "v1 ConfigMap":
-			objs.configMaps, err2 = decodeInto(&node, objs.configMaps)
-		case "v1 Secret":
-			objs.secrets, err2 = decodeInto(&node, objs.secrets)
-		case "v1 Service":
-			objs.services, err2 = decodeInto(&node, objs.services)
-		case "apps/v1 Deployment":
-			objs.deployments, err2 = decodeInto(&node, objs.deployments)
-		case "policy/v1 PodDisruptionBudget":
-			objs.pdbs, err2 = decodeInto(&node, objs.pdbs)
-		case "monitoring.coreos.com/v1 ServiceMonitor":
-			objs.serviceMonitors, err2 = decodeInto(&node, objs.serviceMonitors)
-		case "monitoring.coreos.com/v1 PrometheusRule":
-			objs.rules, err2 = decodeInto(&node, objs.rules)
-		case "keda.sh/v1alpha1 ScaledObject":
-			objs.scaledObjects, err2 = decodeInto(&node, objs.scaledObjects)
-		default:
-			t.Fatalf("document %d: unexpected object %s", i, gk)
-		}
-		if err2 != nil {
-			t.Fatalf("document %d (%s %s): %v", i, h.APIVersion, h.Kind, err2)
-		}
+	objs := k8stest.DecodeAll(t, rendered)
+	if len(objs.Namespaces) > 0 {
+		t.Fatalf("unexpected object v1 Namespace %s", objs.Namespaces[0].Metadata.Name)
 	}
 	return objs
 }
 
-// decodeInto decodes node strictly (unknown fields are errors) and appends it to list.
-func decodeInto[T any](node *yaml.Node, list []T) ([]T, error) {
-	var buf bytes.Buffer
-	if err := yaml.NewEncoder(&buf).Encode(node); err != nil {
-		return list, err
-	}
-	dec := yaml.NewDecoder(&buf)
-	dec.KnownFields(true)
-	var v T
-	if err := dec.Decode(&v); err != nil {
-		return list, err
-	}
-	return append(list, v), nil
-}
-
-func one[T any](t *testing.T, kind string, list []T) T {
-	t.Helper()
-	if len(list) != 1 {
-		t.Fatalf("want exactly one %s, got %d", kind, len(list))
-	}
-	return list[0]
-}
-
-func (o objects) ids() []string {
-	var ids []string
-	for _, d := range o.docs {
-		ids = append(ids, d.id())
-	}
-	slices.Sort(ids)
-	return ids
-}
-
-func (o objects) configMap(t *testing.T, name string) configMap {
-	t.Helper()
-	for _, cm := range o.configMaps {
-		if cm.Metadata.Name == name {
-			return cm
-		}
-	}
-	t.Fatalf("no ConfigMap %s", name)
-	return configMap{}
-}
-
 // environment is the container's environment: the ConfigMaps it reads (envFrom) and its env.
-func environment(t *testing.T, o objects, c container) map[string]envVar {
+func environment(t *testing.T, o k8stest.Objects, c k8stest.Container) map[string]k8stest.EnvVar {
 	t.Helper()
-	env := map[string]envVar{}
+	env := map[string]k8stest.EnvVar{}
 	for _, ef := range c.EnvFrom {
 		if ef.ConfigMapRef == nil {
 			t.Fatalf("envFrom %+v: want a configMapRef", ef)
 		}
-		for k, v := range o.configMap(t, ef.ConfigMapRef.Name).Data {
-			env[k] = envVar{Name: k, Value: v}
+		for k, v := range o.ConfigMap(t, ef.ConfigMapRef.Name).Data {
+			env[k] = k8stest.EnvVar{Name: k, Value: v}
 		}
 	}
 	for _, e := range c.Env {
@@ -470,15 +329,15 @@ func TestTemplateRequiredValues(t *testing.T) {
 	objs := decodeAll(t, template(t, "-f", minimalValues))
 	want := []string{"ConfigMap/roomworker-config", "Deployment/roomworker", "PodDisruptionBudget/roomworker",
 		"Secret/roomworker-secrets", "Service/roomworker", "Service/roomworker-webhook", "ServiceAccount/roomworker"}
-	if got := objs.ids(); !slices.Equal(got, want) {
+	if got := objs.IDs(); !slices.Equal(got, want) {
 		t.Errorf("objects %v, want %v (no CRD without its toggle)", got, want)
 	}
-	dep := one(t, "Deployment", objs.deployments)
+	dep := k8stest.One(t, "Deployment", objs.Deployments)
 	if dep.Spec.Replicas == nil || *dep.Spec.Replicas != 3 {
 		t.Errorf("replicas %v, want 3", dep.Spec.Replicas)
 	}
 	pod := dep.Spec.Template.Spec
-	c := one(t, "container", pod.Containers)
+	c := k8stest.One(t, "container", pod.Containers)
 	if c.Image != "roomworker" || c.ImagePullPolicy != "IfNotPresent" {
 		t.Errorf("image %q (%s), want the kustomize base's roomworker (IfNotPresent)", c.Image, c.ImagePullPolicy)
 	}
@@ -530,7 +389,7 @@ func TestTemplateRequiredValues(t *testing.T) {
 		}
 	}
 
-	s := one(t, "Secret", objs.secrets)
+	s := k8stest.One(t, "Secret", objs.Secrets)
 	if got := decodeSecret(t, s, "plugnmeet-api-secret"); got != "test-api-secret" {
 		t.Errorf("Secret plugnmeet-api-secret = %q, want the value of secret.plugnmeetApiSecret", got)
 	}
@@ -541,7 +400,7 @@ func TestTemplateRequiredValues(t *testing.T) {
 	checkGracePeriod(t, pod.TerminationGracePeriodSeconds, env)
 }
 
-func decodeSecret(t *testing.T, s secret, key string) string {
+func decodeSecret(t *testing.T, s k8stest.Secret, key string) string {
 	t.Helper()
 	b, err := base64.StdEncoding.DecodeString(s.Data[key])
 	if err != nil {
@@ -552,10 +411,10 @@ func decodeSecret(t *testing.T, s secret, key string) string {
 
 // checkSecretFiles: the Secret secretName is mounted read-only at /etc/roomworker/secrets with
 // exactly the items want (key -> file), and every *_FILE / NATS_CREDS variable names one of them.
-func checkSecretFiles(t *testing.T, o objects, env map[string]envVar, secretName string, want map[string]string) {
+func checkSecretFiles(t *testing.T, o k8stest.Objects, env map[string]k8stest.EnvVar, secretName string, want map[string]string) {
 	t.Helper()
-	dep := one(t, "Deployment", o.deployments)
-	c := one(t, "container", dep.Spec.Template.Spec.Containers)
+	dep := k8stest.One(t, "Deployment", o.Deployments)
+	c := k8stest.One(t, "container", dep.Spec.Template.Spec.Containers)
 	mounted := false
 	for _, m := range c.VolumeMounts {
 		if m.MountPath != secretsMountPath {
@@ -597,7 +456,7 @@ func checkSecretFiles(t *testing.T, o objects, env map[string]envVar, secretName
 }
 
 // checkGracePeriod: the pod gets longer to stop than the worker's shutdown and one AckWait.
-func checkGracePeriod(t *testing.T, seconds int, env map[string]envVar) {
+func checkGracePeriod(t *testing.T, seconds int, env map[string]k8stest.EnvVar) {
 	t.Helper()
 	shutdown, err1 := time.ParseDuration(env["SHUTDOWN_TIMEOUT"].Value)
 	timeout, err2 := time.ParseDuration(env["REQUEST_TIMEOUT"].Value)
@@ -617,7 +476,7 @@ func TestTemplateFullValues(t *testing.T) {
 	want := []string{"ConfigMap/roomworker-config", "ConfigMap/roomworker-grafana-dashboard", "Deployment/roomworker",
 		"PodDisruptionBudget/roomworker", "PrometheusRule/roomworker", "ScaledObject/roomworker", "Secret/roomworker-secrets",
 		"Service/roomworker", "Service/roomworker-webhook", "ServiceAccount/roomworker-sa", "ServiceMonitor/roomworker"}
-	if got := objs.ids(); !slices.Equal(got, want) {
+	if got := objs.IDs(); !slices.Equal(got, want) {
 		t.Errorf("objects %v, want %v", got, want)
 	}
 	str := func(p string) string { return envString(get(t, vals, p)) }
@@ -637,11 +496,11 @@ func TestTemplateFullValues(t *testing.T) {
 			t.Errorf("%s: config.%s is its default; set it to another value", fullValues, name)
 		}
 	}
-	dep := one(t, "Deployment", objs.deployments)
+	dep := k8stest.One(t, "Deployment", objs.Deployments)
 	pod := dep.Spec.Template.Spec
-	c := one(t, "container", pod.Containers)
+	c := k8stest.One(t, "container", pod.Containers)
 	env := environment(t, objs, c)
-	cm := objs.configMap(t, "roomworker-config")
+	cm := objs.ConfigMap(t, "roomworker-config")
 	wantData := map[string]string{
 		"METRICS_ADDR": ":" + str("metrics.port"),
 		"WEBHOOK_ADDR": ":" + str("webhook.port"),
@@ -674,7 +533,7 @@ func TestTemplateFullValues(t *testing.T) {
 	if len(pod.ImagePullSecrets) != 1 || pod.ImagePullSecrets[0].Name != "pull-secret" {
 		t.Errorf("imagePullSecrets %+v", pod.ImagePullSecrets)
 	}
-	sa := one(t, "ServiceAccount", objs.serviceAccounts)
+	sa := k8stest.One(t, "ServiceAccount", objs.ServiceAccounts)
 	if pod.ServiceAccountName != str("serviceAccount.name") || sa.Metadata.Name != pod.ServiceAccountName ||
 		sa.Metadata.Annotations["example.com/role"] != "roomworker" {
 		t.Errorf("service account %q, object %+v: want serviceAccount.name with its annotations", pod.ServiceAccountName, sa.Metadata)
@@ -700,7 +559,7 @@ func TestTemplateFullValues(t *testing.T) {
 	for _, m := range c.VolumeMounts {
 		extraMounted = extraMounted || (m.Name == "tls" && m.MountPath == "/etc/roomworker/tls")
 	}
-	extraVolume := slices.ContainsFunc(pod.Volumes, func(v volume) bool {
+	extraVolume := slices.ContainsFunc(pod.Volumes, func(v k8stest.Volume) bool {
 		return v.Name == "tls" && v.Secret != nil && v.Secret.SecretName == "roomworker-tls"
 	})
 	if !extraMounted || !extraVolume {
@@ -714,8 +573,8 @@ func TestTemplateFullValues(t *testing.T) {
 	if ports["metrics"] != num("metrics.port") || ports["webhook"] != num("webhook.port") || len(ports) != 2 {
 		t.Errorf("container ports %v, want metrics.port and webhook.port", ports)
 	}
-	services := map[string]service{}
-	for _, s := range objs.services {
+	services := map[string]k8stest.Service{}
+	for _, s := range objs.Services {
 		services[s.Metadata.Name] = s
 	}
 	if s := services["roomworker"]; len(s.Spec.Ports) != 1 || s.Spec.Ports[0].Port != num("metrics.port") {
@@ -725,7 +584,7 @@ func TestTemplateFullValues(t *testing.T) {
 		t.Errorf("webhook Service ports %+v, want webhook.port", s.Spec.Ports)
 	}
 
-	s := one(t, "Secret", objs.secrets)
+	s := k8stest.One(t, "Secret", objs.Secrets)
 	for key, value := range map[string]string{"plugnmeet-api-secret": str("secret.plugnmeetApiSecret"), "nats.creds": str("secret.natsCreds")} {
 		if got := decodeSecret(t, s, key); got != value {
 			t.Errorf("Secret %s = %q, want %q", key, got, value)
@@ -736,11 +595,11 @@ func TestTemplateFullValues(t *testing.T) {
 	}
 	checkSecretFiles(t, objs, env, s.Metadata.Name, map[string]string{"plugnmeet-api-secret": "plugnmeet-api-secret", "nats.creds": "nats.creds"})
 
-	if pdb := one(t, "PodDisruptionBudget", objs.pdbs); fmt.Sprint(pdb.Spec.MaxUnavailable) != str("podDisruptionBudget.maxUnavailable") {
+	if pdb := k8stest.One(t, "PodDisruptionBudget", objs.PDBs); fmt.Sprint(pdb.Spec.MaxUnavailable) != str("podDisruptionBudget.maxUnavailable") {
 		t.Errorf("PodDisruptionBudget maxUnavailable %v", pdb.Spec.MaxUnavailable)
 	}
 
-	sm := one(t, "ServiceMonitor", objs.serviceMonitors)
+	sm := k8stest.One(t, "ServiceMonitor", objs.ServiceMonitors)
 	if sm.Metadata.Labels["release"] != "prometheus" || len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Interval != str("serviceMonitor.interval") {
 		t.Errorf("ServiceMonitor %+v: want serviceMonitor.labels and .interval", sm)
 	}
@@ -748,25 +607,13 @@ func TestTemplateFullValues(t *testing.T) {
 	if sm.Spec.JobLabel != "app.kubernetes.io/name" || services["roomworker"].Metadata.Labels[sm.Spec.JobLabel] != "roomworker" {
 		t.Errorf("ServiceMonitor jobLabel %q: want the Service label whose value is the job the alerts select (roomworker)", sm.Spec.JobLabel)
 	}
-	if !subset(sm.Spec.Selector.MatchLabels, services["roomworker"].Metadata.Labels) ||
-		subset(sm.Spec.Selector.MatchLabels, services["roomworker-webhook"].Metadata.Labels) {
+	if !k8stest.Selects(sm.Spec.Selector.MatchLabels, services["roomworker"].Metadata.Labels) ||
+		k8stest.Selects(sm.Spec.Selector.MatchLabels, services["roomworker-webhook"].Metadata.Labels) {
 		t.Errorf("ServiceMonitor selector %v: want the metrics Service only", sm.Spec.Selector.MatchLabels)
 	}
 
-	rule := one(t, "PrometheusRule", objs.rules)
-	b, err := os.ReadFile(alertsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var alerts ruleGroups
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&alerts); err != nil {
-		t.Fatalf("%s: %v", alertsFile, err)
-	}
-	if len(alerts.Groups) == 0 || !reflect.DeepEqual(rule.Spec, alerts) {
-		t.Errorf("the PrometheusRule's groups differ from %s", alertsFile)
-	}
+	rule := k8stest.One(t, "PrometheusRule", objs.Rules)
+	k8stest.CheckRules(t, rule, alertsFile)
 	if rule.Metadata.Labels["release"] != "prometheus" {
 		t.Errorf("PrometheusRule labels %v: want prometheusRule.labels", rule.Metadata.Labels)
 	}
@@ -774,7 +621,7 @@ func TestTemplateFullValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dash := objs.configMap(t, "roomworker-grafana-dashboard")
+	dash := objs.ConfigMap(t, "roomworker-grafana-dashboard")
 	if dash.Data["roomworker.json"] != string(dashboard) || len(dash.Data) != 1 {
 		t.Errorf("ConfigMap roomworker-grafana-dashboard does not hold %s as it is", dashboardFile)
 	}
@@ -782,7 +629,7 @@ func TestTemplateFullValues(t *testing.T) {
 		t.Errorf("dashboard labels %v: want grafana_dashboard=1 and grafanaDashboard.labels", dash.Metadata.Labels)
 	}
 
-	so := one(t, "ScaledObject", objs.scaledObjects)
+	so := k8stest.One(t, "ScaledObject", objs.ScaledObjects)
 	sp := so.Spec
 	policies := sp.Advanced.HorizontalPodAutoscalerConfig.Behavior.ScaleDown.Policies
 	if sp.ScaleTargetRef.Name != dep.Metadata.Name || sp.MinReplicaCount == nil || *sp.MinReplicaCount != num("keda.minReplicaCount") ||
@@ -793,7 +640,7 @@ func TestTemplateFullValues(t *testing.T) {
 		len(policies) != 1 || policies[0].Value != num("keda.scaleDown.podsPerPeriod") || policies[0].PeriodSeconds != num("keda.scaleDown.periodSeconds") {
 		t.Errorf("ScaledObject spec %+v: want the keda values", sp)
 	}
-	trig := one(t, "ScaledObject trigger", sp.Triggers)
+	trig := k8stest.One(t, "ScaledObject trigger", sp.Triggers)
 	wantMeta := map[string]string{
 		"natsServerMonitoringEndpoint": str("keda.natsServerMonitoringEndpoint"),
 		"account":                      str("keda.account"),
@@ -806,18 +653,6 @@ func TestTemplateFullValues(t *testing.T) {
 	if trig.Type != "nats-jetstream" || !maps.Equal(trig.Metadata, wantMeta) {
 		t.Errorf("ScaledObject trigger %s %v, want nats-jetstream %v", trig.Type, trig.Metadata, wantMeta)
 	}
-}
-
-func subset(sub, set map[string]string) bool {
-	if len(sub) == 0 {
-		return false
-	}
-	for k, v := range sub {
-		if set[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // existingSecret: no Secret is made; the named one is mounted with its own key names.
@@ -833,14 +668,14 @@ func TestTemplateExistingSecret(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			objs := decodeAll(t, template(t, append([]string{"-f", existingSecretValues}, c.args...)...))
-			if len(objs.secrets) != 0 {
-				t.Errorf("%d Secrets rendered with existingSecret", len(objs.secrets))
+			if len(objs.Secrets) != 0 {
+				t.Errorf("%d Secrets rendered with existingSecret", len(objs.Secrets))
 			}
-			dep := one(t, "Deployment", objs.deployments)
+			dep := k8stest.One(t, "Deployment", objs.Deployments)
 			if a, ok := dep.Spec.Template.Metadata.Annotations["checksum/secret"]; ok {
 				t.Errorf("checksum/secret %q of a Secret the chart does not make", a)
 			}
-			env := environment(t, objs, one(t, "container", dep.Spec.Template.Spec.Containers))
+			env := environment(t, objs, k8stest.One(t, "container", dep.Spec.Template.Spec.Containers))
 			if _, ok := env["NATS_CREDS"]; ok != (len(c.items) == 2) {
 				t.Errorf("NATS_CREDS set: %v, want %v", ok, len(c.items) == 2)
 			}
@@ -855,23 +690,23 @@ func TestTemplateOtherReleaseWithoutWebhook(t *testing.T) {
 	objs := decodeAll(t, templateAs(t, "rooms", "-f", minimalValues, "--set", "webhook.enabled=false,serviceMonitor.enabled=true"))
 	want := []string{"ConfigMap/rooms-roomworker-config", "Deployment/rooms-roomworker", "PodDisruptionBudget/rooms-roomworker",
 		"Secret/rooms-roomworker-secrets", "Service/rooms-roomworker", "ServiceAccount/rooms-roomworker", "ServiceMonitor/rooms-roomworker"}
-	if got := objs.ids(); !slices.Equal(got, want) {
+	if got := objs.IDs(); !slices.Equal(got, want) {
 		t.Errorf("objects %v, want %v", got, want)
 	}
-	dep := one(t, "Deployment", objs.deployments)
-	c := one(t, "container", dep.Spec.Template.Spec.Containers)
+	dep := k8stest.One(t, "Deployment", objs.Deployments)
+	c := k8stest.One(t, "container", dep.Spec.Template.Spec.Containers)
 	if env := environment(t, objs, c); env["WEBHOOK_ADDR"].Value != "" {
 		t.Errorf("WEBHOOK_ADDR=%q with webhook.enabled=false", env["WEBHOOK_ADDR"].Value)
 	}
 	if len(c.Ports) != 1 || c.Ports[0].Name != "metrics" {
 		t.Errorf("container ports %+v, want metrics alone", c.Ports)
 	}
-	svc := one(t, "Service", objs.services)
-	sm := one(t, "ServiceMonitor", objs.serviceMonitors)
+	svc := k8stest.One(t, "Service", objs.Services)
+	sm := k8stest.One(t, "ServiceMonitor", objs.ServiceMonitors)
 	if job := svc.Metadata.Labels[sm.Spec.JobLabel]; job != "roomworker" {
 		t.Errorf("Prometheus job %q (label %q of Service %s), want roomworker: the alert rules select it", job, sm.Spec.JobLabel, svc.Metadata.Name)
 	}
-	if !subset(sm.Spec.Selector.MatchLabels, svc.Metadata.Labels) || !subset(dep.Spec.Selector.MatchLabels, dep.Spec.Template.Metadata.Labels) ||
+	if !k8stest.Selects(sm.Spec.Selector.MatchLabels, svc.Metadata.Labels) || !k8stest.Selects(dep.Spec.Selector.MatchLabels, dep.Spec.Template.Metadata.Labels) ||
 		dep.Spec.Selector.MatchLabels["app.kubernetes.io/instance"] != "rooms" {
 		t.Errorf("selectors: ServiceMonitor %v, Deployment %v: want this release's objects", sm.Spec.Selector.MatchLabels, dep.Spec.Selector.MatchLabels)
 	}
@@ -938,38 +773,38 @@ var standardLabels = []string{"app.kubernetes.io/instance", "helm.sh/chart", "ap
 // environment is compared as the container sees it: every variable of the base with its value,
 // and any other one of the chart at the worker's default.
 func TestAgreesWithKustomize(t *testing.T) {
-	kust := decodeAll(t, kustomize(t))
-	kdep := one(t, "kustomize Deployment", kust.deployments)
-	kc := one(t, "kustomize container", kdep.Spec.Template.Spec.Containers)
-	kcfg := one(t, "kustomize envFrom", kc.EnvFrom).ConfigMapRef.Name
+	kust := decodeAll(t, k8stest.Kustomize(t, kustomizeBase))
+	kdep := k8stest.One(t, "kustomize Deployment", kust.Deployments)
+	kc := k8stest.One(t, "kustomize container", kdep.Spec.Template.Spec.Containers)
+	kcfg := k8stest.One(t, "kustomize envFrom", kc.EnvFrom).ConfigMapRef.Name
 	kenv := environment(t, kust, kc)
 
 	// The values the base leaves to overlays: the plugNmeet address and the two secret files.
 	// Every toggle on, as the base has every object.
 	helm := decodeAll(t, template(t,
-		"--set-string", "config.PLUGNMEET_URL="+kust.configMap(t, kcfg).Data["PLUGNMEET_URL"],
+		"--set-string", "config.PLUGNMEET_URL="+kust.ConfigMap(t, kcfg).Data["PLUGNMEET_URL"],
 		"--set-string", "secret.plugnmeetApiSecret=api-secret",
 		"--set-string", "secret.natsCreds=creds",
 		"--set", "serviceMonitor.enabled=true,prometheusRule.enabled=true,grafanaDashboard.enabled=true,keda.enabled=true",
 	))
-	hdep := one(t, "Deployment", helm.deployments)
-	hc := one(t, "container", hdep.Spec.Template.Spec.Containers)
-	hcfg := one(t, "envFrom", hc.EnvFrom).ConfigMapRef.Name
+	hdep := k8stest.One(t, "Deployment", helm.Deployments)
+	hc := k8stest.One(t, "container", hdep.Spec.Template.Spec.Containers)
+	hcfg := k8stest.One(t, "envFrom", hc.EnvFrom).ConfigMapRef.Name
 	henv := environment(t, helm, hc)
 
 	// The same objects, but for the Secret and the config ConfigMap's name.
-	kdocs, hdocs := map[string]document{}, map[string]document{}
-	for _, d := range kust.docs {
-		if d.kind == "ConfigMap" && d.name == kcfg {
+	kdocs, hdocs := map[string]k8stest.Document{}, map[string]k8stest.Document{}
+	for _, d := range kust.Docs {
+		if d.Kind == "ConfigMap" && d.Name == kcfg {
 			continue
 		}
-		kdocs[d.id()] = d
+		kdocs[d.ID()] = d
 	}
-	for _, d := range helm.docs {
-		if (d.kind == "ConfigMap" && d.name == hcfg) || (d.kind == "Secret" && d.name == "roomworker-secrets") {
+	for _, d := range helm.Docs {
+		if (d.Kind == "ConfigMap" && d.Name == hcfg) || (d.Kind == "Secret" && d.Name == "roomworker-secrets") {
 			continue
 		}
-		hdocs[d.id()] = d
+		hdocs[d.ID()] = d
 	}
 	if k, h := slices.Sorted(maps.Keys(kdocs)), slices.Sorted(maps.Keys(hdocs)); !slices.Equal(k, h) {
 		t.Errorf("objects differ besides the config ConfigMap and the Secret:\nkustomize %v\nhelm      %v", k, h)
@@ -1007,25 +842,25 @@ func TestAgreesWithKustomize(t *testing.T) {
 			continue
 		}
 		k := kdocs[id]
-		normalize(t, id, h.tree, true)
-		normalize(t, id, k.tree, false)
-		if k.kind == "Deployment" {
+		normalize(t, id, h.Tree, true)
+		normalize(t, id, k.Tree, false)
+		if k.Kind == "Deployment" {
 			// Under KEDA the chart leaves the replica count to the ScaledObject; without, it is replicas.
-			spec := k.tree["spec"].(map[string]any)
+			spec := k.Tree["spec"].(map[string]any)
 			if fmt.Sprint(spec["replicas"]) != envString(values["replicas"]) {
 				t.Errorf("Deployment replicas: kustomize %v, values.yaml %v", spec["replicas"], values["replicas"])
 			}
 			delete(spec, "replicas")
 		}
 		var diffs []string
-		diff("", k.tree, h.tree, &diffs)
+		diff("", k.Tree, h.Tree, &diffs)
 		for _, d := range diffs {
 			t.Errorf("%s: %s", id, d)
 		}
 	}
 }
 
-func show(e envVar) string {
+func show(e k8stest.EnvVar) string {
 	if e.ValueFrom != nil {
 		b, _ := json.Marshal(e.ValueFrom)
 		return "valueFrom " + string(b)

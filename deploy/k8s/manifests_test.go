@@ -3,23 +3,19 @@ package k8s
 import (
 	"bytes"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/roomworker/roomworker/deploy/internal/k8stest"
 )
 
 var update = flag.Bool("update", false, "rewrite base/prometheusrule.yaml and base/grafana-dashboard.yaml from deploy/prometheus and deploy/grafana")
@@ -108,137 +104,6 @@ func TestCopiesMatchSources(t *testing.T) {
 	}
 }
 
-// render runs kubectl kustomize on dir; $KUBECTL names another kubectl. Without kubectl the
-// test skips (fails with CI=true).
-func render(t *testing.T, dir string) []byte {
-	t.Helper()
-	name := "kubectl"
-	if v := os.Getenv("KUBECTL"); v != "" {
-		name = v
-	}
-	kubectl, err := exec.LookPath(name)
-	if err != nil {
-		msg := name + " not found: install it (Debian: apt-get install kubernetes-client) to render deploy/k8s"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(kubectl, "kustomize", dir)
-	cmd.Stderr = &stderr
-	start := time.Now()
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("kubectl kustomize %s: %v\n%s", dir, err, stderr.String())
-	}
-	t.Logf("kubectl kustomize %s: %d bytes in %s", dir, len(out), time.Since(start).Round(time.Millisecond))
-	return out
-}
-
-// objects is a rendered overlay, decoded.
-type objects struct {
-	namespaces      []namespace
-	serviceAccounts []serviceAccount
-	configMaps      []configMap
-	secrets         []secret
-	services        []service
-	deployments     []deployment
-	pdbs            []podDisruptionBudget
-	serviceMonitors []serviceMonitor
-	rules           []prometheusRule
-	scaledObjects   []scaledObject
-}
-
-// decodeAll decodes every document strictly into the type of its kind.
-func decodeAll(t *testing.T, rendered []byte) objects {
-	t.Helper()
-	var objs objects
-	dec := yaml.NewDecoder(bytes.NewReader(rendered))
-	for i := 0; ; i++ {
-		var node yaml.Node
-		err := dec.Decode(&node)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("document %d: %v", i, err)
-		}
-		var h struct {
-			APIVersion string `yaml:"apiVersion"`
-			Kind       string `yaml:"kind"`
-		}
-		if err := node.Decode(&h); err != nil {
-			t.Fatalf("document %d: %v", i, err)
-		}
-		var err2 error
-		switch gk := h.APIVersion + " " + h.Kind; gk {
-		case "v1 Namespace":
-			objs.namespaces, err2 = decodeInto(&node, objs.namespaces)
-		case "v1 ServiceAccount":
-			objs.serviceAccounts, err2 = decodeInto(&node, objs.serviceAccounts)
-		case "v1 ConfigMap":
-			objs.configMaps, err2 = decodeInto(&node, objs.configMaps)
-		case "v1 Secret":
-			objs.secrets, err2 = decodeInto(&node, objs.secrets)
-		case "v1 Service":
-			objs.services, err2 = decodeInto(&node, objs.services)
-		case "apps/v1 Deployment":
-			objs.deployments, err2 = decodeInto(&node, objs.deployments)
-		case "policy/v1 PodDisruptionBudget":
-			objs.pdbs, err2 = decodeInto(&node, objs.pdbs)
-		case "monitoring.coreos.com/v1 ServiceMonitor":
-			objs.serviceMonitors, err2 = decodeInto(&node, objs.serviceMonitors)
-		case "monitoring.coreos.com/v1 PrometheusRule":
-			objs.rules, err2 = decodeInto(&node, objs.rules)
-		case "keda.sh/v1alpha1 ScaledObject":
-			objs.scaledObjects, err2 = decodeInto(&node, objs.scaledObjects)
-		default:
-			t.Fatalf("document %d: unexpected object %s", i, gk)
-		}
-		if err2 != nil {
-			t.Fatalf("document %d (%s %s): %v", i, h.APIVersion, h.Kind, err2)
-		}
-	}
-	return objs
-}
-
-// decodeInto decodes node strictly (unknown fields are errors) and appends it to list.
-func decodeInto[T any](node *yaml.Node, list []T) ([]T, error) {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	if err := enc.Encode(node); err != nil {
-		return list, err
-	}
-	dec := yaml.NewDecoder(&buf)
-	dec.KnownFields(true)
-	var v T
-	if err := dec.Decode(&v); err != nil {
-		return list, err
-	}
-	return append(list, v), nil
-}
-
-func one[T any](t *testing.T, kind string, list []T) T {
-	t.Helper()
-	if len(list) != 1 {
-		t.Fatalf("want exactly one %s, got %d", kind, len(list))
-	}
-	return list[0]
-}
-
-func labelsMatch(selector, labels map[string]string) bool {
-	if len(selector) == 0 {
-		return false
-	}
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // duration parses a Go duration from the worker's configuration, or def when it is unset.
 func duration(t *testing.T, cfg map[string]string, name string, def time.Duration) time.Duration {
 	t.Helper()
@@ -254,21 +119,21 @@ func duration(t *testing.T, cfg map[string]string, name string, def time.Duratio
 }
 
 func TestExampleOverlay(t *testing.T) {
-	objs := decodeAll(t, render(t, exampleOverlay))
+	objs := k8stest.DecodeAll(t, k8stest.Kustomize(t, exampleOverlay))
 
-	dep := one(t, "Deployment", objs.deployments)
+	dep := k8stest.One(t, "Deployment", objs.Deployments)
 	pod := dep.Spec.Template.Spec
 	podLabels := dep.Spec.Template.Metadata.Labels
 	if dep.Metadata.Namespace != "roomworker" {
 		t.Errorf("Deployment namespace %q, want roomworker (the overlay's)", dep.Metadata.Namespace)
 	}
-	if dep.Spec.Replicas != 3 {
-		t.Errorf("replicas %d, want 3", dep.Spec.Replicas)
+	if dep.Spec.Replicas == nil || *dep.Spec.Replicas != 3 {
+		t.Errorf("replicas %v, want 3", dep.Spec.Replicas)
 	}
-	if !labelsMatch(dep.Spec.Selector.MatchLabels, podLabels) {
+	if !k8stest.Selects(dep.Spec.Selector.MatchLabels, podLabels) {
 		t.Errorf("the Deployment's selector %v does not select its pods %v", dep.Spec.Selector.MatchLabels, podLabels)
 	}
-	c := one(t, "container", pod.Containers)
+	c := k8stest.One(t, "container", pod.Containers)
 	if c.Image != "registry.example.com/roomworker:0.1.0" {
 		t.Errorf("image %q, want the overlay's registry.example.com/roomworker:0.1.0", c.Image)
 	}
@@ -279,7 +144,7 @@ func TestExampleOverlay(t *testing.T) {
 		if ef.ConfigMapRef == nil {
 			continue
 		}
-		for _, cm := range objs.configMaps {
+		for _, cm := range objs.ConfigMaps {
 			if cm.Metadata.Name == ef.ConfigMapRef.Name {
 				cfg = cm.Data
 			}
@@ -317,7 +182,7 @@ func TestExampleOverlay(t *testing.T) {
 	}
 	for _, pr := range []struct {
 		name string
-		p    *probe
+		p    *k8stest.Probe
 		path string
 	}{{"liveness", c.LivenessProbe, "/healthz"}, {"readiness", c.ReadinessProbe, "/readyz"}} {
 		if pr.p == nil || pr.p.HTTPGet == nil {
@@ -361,7 +226,7 @@ func TestExampleOverlay(t *testing.T) {
 	}
 	keys := map[string]bool{}
 	for _, tsc := range pod.TopologySpreadConstraints {
-		if labelsMatch(tsc.LabelSelector.MatchLabels, podLabels) {
+		if k8stest.Selects(tsc.LabelSelector.MatchLabels, podLabels) {
 			keys[tsc.TopologyKey] = true
 		}
 	}
@@ -370,7 +235,7 @@ func TestExampleOverlay(t *testing.T) {
 	}
 
 	// Secrets: mounted as files from the rendered Secret, never in the environment.
-	env := map[string]envVar{}
+	env := map[string]k8stest.EnvVar{}
 	for _, e := range c.Env {
 		env[e.Name] = e
 		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
@@ -380,7 +245,7 @@ func TestExampleOverlay(t *testing.T) {
 	if _, ok := env["PLUGNMEET_API_SECRET"]; ok {
 		t.Error("PLUGNMEET_API_SECRET is set in the environment; use PLUGNMEET_API_SECRET_FILE")
 	}
-	var mountedSecret *secret
+	var mountedSecret *k8stest.Secret
 	for _, m := range c.VolumeMounts {
 		if m.MountPath != secretsMountPath {
 			continue
@@ -392,9 +257,9 @@ func TestExampleOverlay(t *testing.T) {
 			if v.Name != m.Name || v.Secret == nil {
 				continue
 			}
-			for i := range objs.secrets {
-				if objs.secrets[i].Metadata.Name == v.Secret.SecretName {
-					mountedSecret = &objs.secrets[i]
+			for i := range objs.Secrets {
+				if objs.Secrets[i].Metadata.Name == v.Secret.SecretName {
+					mountedSecret = &objs.Secrets[i]
 				}
 			}
 		}
@@ -419,41 +284,41 @@ func TestExampleOverlay(t *testing.T) {
 	}
 
 	// The objects around the Deployment select it.
-	pdb := one(t, "PodDisruptionBudget", objs.pdbs)
-	if !labelsMatch(pdb.Spec.Selector.MatchLabels, podLabels) || (pdb.Spec.MaxUnavailable == nil && pdb.Spec.MinAvailable == nil) {
+	pdb := k8stest.One(t, "PodDisruptionBudget", objs.PDBs)
+	if !k8stest.Selects(pdb.Spec.Selector.MatchLabels, podLabels) || (pdb.Spec.MaxUnavailable == nil && pdb.Spec.MinAvailable == nil) {
 		t.Errorf("PodDisruptionBudget %+v does not protect the pods", pdb.Spec)
 	}
-	services := map[string]service{}
-	for _, s := range objs.services {
+	services := map[string]k8stest.Service{}
+	for _, s := range objs.Services {
 		services[s.Metadata.Name] = s
 	}
 	if len(services) != 2 {
-		t.Errorf("%d Services, want 2: roomworker (metrics) and roomworker-webhook", len(objs.services))
+		t.Errorf("%d Services, want 2: roomworker (metrics) and roomworker-webhook", len(objs.Services))
 	}
 	svc, ok := services["roomworker"]
 	if !ok {
 		t.Fatal("no Service roomworker: the alert rules expect the Prometheus job (the Service name) roomworker")
 	}
-	if !labelsMatch(svc.Spec.Selector, podLabels) || len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "metrics" {
+	if !k8stest.Selects(svc.Spec.Selector, podLabels) || len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "metrics" {
 		t.Errorf("Service %+v: want one port named metrics, selecting the pods", svc.Spec)
 	}
 	hook, ok := services["roomworker-webhook"]
 	if !ok {
 		t.Fatal("no Service roomworker-webhook for plugNmeet's webhooks")
 	}
-	if !labelsMatch(hook.Spec.Selector, podLabels) || len(hook.Spec.Ports) != 1 || fmt.Sprint(hook.Spec.Ports[0].TargetPort) != "webhook" ||
+	if !k8stest.Selects(hook.Spec.Selector, podLabels) || len(hook.Spec.Ports) != 1 || fmt.Sprint(hook.Spec.Ports[0].TargetPort) != "webhook" ||
 		hook.Spec.Ports[0].Port == 0 || (hook.Spec.Type != "" && hook.Spec.Type != "ClusterIP") {
 		t.Errorf("Service roomworker-webhook %+v: want one ClusterIP port to the container port webhook, selecting the pods", hook.Spec)
 	}
-	sm := one(t, "ServiceMonitor", objs.serviceMonitors)
-	if !labelsMatch(sm.Spec.Selector.MatchLabels, svc.Metadata.Labels) || len(sm.Spec.Endpoints) == 0 || sm.Spec.Endpoints[0].Port != "metrics" {
+	sm := k8stest.One(t, "ServiceMonitor", objs.ServiceMonitors)
+	if !k8stest.Selects(sm.Spec.Selector.MatchLabels, svc.Metadata.Labels) || len(sm.Spec.Endpoints) == 0 || sm.Spec.Endpoints[0].Port != "metrics" {
 		t.Errorf("ServiceMonitor %+v does not scrape the metrics Service", sm.Spec)
 	}
-	if labelsMatch(sm.Spec.Selector.MatchLabels, hook.Metadata.Labels) {
+	if k8stest.Selects(sm.Spec.Selector.MatchLabels, hook.Metadata.Labels) {
 		t.Errorf("ServiceMonitor selects the webhook Service too (labels %v): a second job for the same pods", hook.Metadata.Labels)
 	}
 
-	so := one(t, "ScaledObject", objs.scaledObjects)
+	so := k8stest.One(t, "ScaledObject", objs.ScaledObjects)
 	if so.Spec.ScaleTargetRef.Name != dep.Metadata.Name {
 		t.Errorf("ScaledObject scales %q, want the Deployment %q", so.Spec.ScaleTargetRef.Name, dep.Metadata.Name)
 	}
@@ -464,35 +329,22 @@ func TestExampleOverlay(t *testing.T) {
 	if so.Spec.Fallback == nil || so.Spec.Fallback.Replicas < 1 || so.Spec.Fallback.FailureThreshold < 1 {
 		t.Errorf("ScaledObject fallback %+v: want a failure threshold and replicas", so.Spec.Fallback)
 	}
-	trig := one(t, "ScaledObject trigger", so.Spec.Triggers)
+	trig := k8stest.One(t, "ScaledObject trigger", so.Spec.Triggers)
 	if trig.Type != "nats-jetstream" || trig.Metadata["stream"] != "ROOM_REQUESTS" || trig.Metadata["consumer"] != "roomworker" ||
 		trig.Metadata["lagThreshold"] == "" || trig.Metadata["natsServerMonitoringEndpoint"] == "" {
 		t.Errorf("ScaledObject trigger %+v: want nats-jetstream lag of ROOM_REQUESTS/roomworker", trig)
 	}
 
 	// Alert rules and dashboard: the same as the files compose uses.
-	alerts, err := os.ReadFile(alertsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want ruleGroups
-	dec := yaml.NewDecoder(bytes.NewReader(alerts))
-	dec.KnownFields(true)
-	if err := dec.Decode(&want); err != nil {
-		t.Fatalf("%s: %v", alertsFile, err)
-	}
-	rule := one(t, "PrometheusRule", objs.rules)
-	if len(want.Groups) == 0 || !reflect.DeepEqual(rule.Spec, want) {
-		t.Errorf("the PrometheusRule's groups differ from %s", alertsFile)
-	}
+	k8stest.CheckRules(t, k8stest.One(t, "PrometheusRule", objs.Rules), alertsFile)
 	dashboard, err := os.ReadFile(dashboardFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dashCM *configMap
-	for i := range objs.configMaps {
-		if objs.configMaps[i].Metadata.Labels["grafana_dashboard"] == "1" {
-			dashCM = &objs.configMaps[i]
+	var dashCM *k8stest.ConfigMap
+	for i := range objs.ConfigMaps {
+		if objs.ConfigMaps[i].Metadata.Labels["grafana_dashboard"] == "1" {
+			dashCM = &objs.ConfigMaps[i]
 		}
 	}
 	if dashCM == nil {

@@ -33,6 +33,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/roomworker/roomworker/schema/internal/jsonschemautil"
 )
 
 // Options name the generated code.
@@ -189,13 +191,6 @@ var keywords = map[string]bool{
 // words (see schema/errors.go).
 var customMessages = map[string]bool{"pattern": true, "format": true, "not": true}
 
-// reservedNames are property names schema/inline.go and the annotation walk
-// of schema/schema.go take for values, not subschemas: a property so named
-// would be validated or worded differently there.
-var reservedNames = map[string]bool{
-	"errorMessage": true, "examples": true, "enum": true, "const": true, "default": true,
-}
-
 type gen struct {
 	opt  Options
 	defs map[string]any
@@ -221,7 +216,7 @@ func (g *gen) compileRoot(doc any) (*node, error) {
 	}
 	// Every definition must be supported, even one nothing refers to yet.
 	for _, name := range sortedKeys(g.defs) {
-		if _, err := g.compile(g.defs[name], "/$defs/"+escape(name), map[string]bool{name: true}); err != nil {
+		if _, err := g.compile(g.defs[name], "/$defs/"+jsonschemautil.EscapeToken(name), map[string]bool{name: true}); err != nil {
 			return nil, err
 		}
 	}
@@ -239,7 +234,7 @@ func (g *gen) compileRoot(doc any) (*node, error) {
 // compile compiles the subschema s found at ptr; expanding names the
 // definitions being inlined around it.
 func (g *gen) compile(s any, ptr string, expanding map[string]bool) (*node, error) {
-	where := func(kw string) string { return fmt.Sprintf("%s/%s", ptr, escape(kw)) }
+	where := func(kw string) string { return fmt.Sprintf("%s/%s", ptr, jsonschemautil.EscapeToken(kw)) }
 	if b, ok := s.(bool); ok {
 		return &node{ptr: ptr, boolean: &b, minLength: -1, maxLength: -1}, nil
 	}
@@ -307,10 +302,13 @@ func (g *gen) compile(s any, ptr string, expanding map[string]bool) (*node, erro
 				break
 			}
 			for _, name := range sortedKeys(props) {
-				if reservedNames[name] || strings.ContainsAny(name, "~/%") {
+				// schema/inline.go and the annotation walk of schema/schema.go take a property
+				// named as a keyword holding values for values, not a subschema: it would be
+				// validated or worded differently there.
+				if jsonschemautil.HoldsValues(name) || strings.ContainsAny(name, "~/%") {
 					return nil, fmt.Errorf("%s: unsupported property name %q", where(kw), name)
 				}
-				child, err := g.compile(props[name], where(kw)+"/"+escape(name), expanding)
+				child, err := g.compile(props[name], where(kw)+"/"+jsonschemautil.EscapeToken(name), expanding)
 				if err != nil {
 					return nil, err
 				}
@@ -355,25 +353,22 @@ func (g *gen) compile(s any, ptr string, expanding map[string]bool) (*node, erro
 // ref compiles a subschema holding "$ref", which must be one that
 // schema/inline.go replaces by a copy of its definition.
 func (g *gen) ref(obj map[string]any, ref any, ptr string, expanding map[string]bool) (*node, error) {
-	for kw := range obj {
-		if kw != "$ref" && kw != "title" && kw != "description" {
-			return nil, fmt.Errorf("%s: unsupported: \"$ref\" beside %q (only a reference that stands alone, with a title or description, is implemented)", orRoot(ptr), kw)
-		}
+	if kw, beside := jsonschemautil.BesideRef(obj); beside {
+		return nil, fmt.Errorf("%s: unsupported: \"$ref\" beside %q (only a reference that stands alone, with a title or description, is implemented)", orRoot(ptr), kw)
 	}
-	s, _ := ref.(string)
-	name, ok := strings.CutPrefix(s, "#/$defs/")
-	if !ok || strings.ContainsAny(name, "/~%") {
+	name, ok := jsonschemautil.DefName(ref)
+	if !ok {
 		return nil, fmt.Errorf("%s: unsupported $ref %v (only #/$defs/NAME is implemented)", orRoot(ptr), ref)
 	}
 	def, ok := g.defs[name].(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%s: $ref %s: no such object in $defs", orRoot(ptr), s)
+		return nil, fmt.Errorf("%s: $ref %s: no such object in $defs", orRoot(ptr), ref)
 	}
 	if expanding[name] {
-		return nil, fmt.Errorf("%s: $ref %s refers back to itself (recursive schemas are not implemented)", orRoot(ptr), s)
+		return nil, fmt.Errorf("%s: $ref %s refers back to itself (recursive schemas are not implemented)", orRoot(ptr), ref)
 	}
-	if hasIdentifier(def) {
-		return nil, fmt.Errorf("%s: $ref %s: a definition with $id or an anchor is not implemented", orRoot(ptr), s)
+	if jsonschemautil.HasIdentifier(def) {
+		return nil, fmt.Errorf("%s: $ref %s: a definition with $id or an anchor is not implemented", orRoot(ptr), ref)
 	}
 	expanding[name] = true
 	defer delete(expanding, name)
@@ -395,13 +390,13 @@ func errorMessages(obj map[string]any, ptr string) (map[string]string, error) {
 	for kw, m := range msgs {
 		s, ok := m.(string)
 		if !ok || s == "" {
-			return nil, fmt.Errorf("%s/errorMessage/%s is not a message", ptr, escape(kw))
+			return nil, fmt.Errorf("%s/errorMessage/%s is not a message", ptr, jsonschemautil.EscapeToken(kw))
 		}
 		if !customMessages[kw] {
-			return nil, fmt.Errorf("%s/errorMessage/%s: a message for %q is not implemented (only pattern, format and not)", ptr, escape(kw), kw)
+			return nil, fmt.Errorf("%s/errorMessage/%s: a message for %q is not implemented (only pattern, format and not)", ptr, jsonschemautil.EscapeToken(kw), kw)
 		}
 		if _, ok := obj[kw]; !ok {
-			return nil, fmt.Errorf("%s/errorMessage/%s: no %q beside it to word", ptr, escape(kw), kw)
+			return nil, fmt.Errorf("%s/errorMessage/%s: no %q beside it to word", ptr, jsonschemautil.EscapeToken(kw), kw)
 		}
 		out[kw] = s
 	}
@@ -443,7 +438,7 @@ func (n *node) setType(v any, where string) error {
 	for _, t := range typeOrder {
 		if n.types&t.bit != 0 {
 			n.typeNames = append(n.typeNames, t.name)
-			want = append(want, withArticle(t.name))
+			want = append(want, jsonschemautil.WithArticle(t.name))
 		}
 	}
 	n.typeWant = strings.Join(want, " or ")
@@ -496,10 +491,7 @@ func bound(v any, where, msg string) (string, string, error) {
 	if !ok {
 		return "", "", fmt.Errorf("%s: %s is not a number math/big can read", where, num)
 	}
-	if r.IsInt() {
-		return string(num), msg + r.Num().String(), nil
-	}
-	return string(num), msg + r.FloatString(6), nil
+	return string(num), msg + jsonschemautil.RatString(r), nil
 }
 
 func stringList(v any, where string) ([]string, error) {
@@ -519,31 +511,6 @@ func stringList(v any, where string) ([]string, error) {
 		out[i] = s
 	}
 	return out, nil
-}
-
-// hasIdentifier reports whether s declares a URI or an anchor anywhere.
-func hasIdentifier(s any) bool {
-	switch n := s.(type) {
-	case map[string]any:
-		for key, child := range n {
-			switch key {
-			case "$id", "$anchor", "$dynamicAnchor", "$recursiveAnchor":
-				return true
-			case "examples", "enum", "const", "default", "errorMessage":
-				continue
-			}
-			if hasIdentifier(child) {
-				return true
-			}
-		}
-	case []any:
-		for _, child := range n {
-			if hasIdentifier(child) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // emitter writes the generated file.
@@ -609,24 +576,24 @@ func (e *emitter) name(n *node) string {
 	return n.fn
 }
 
-func (e *emitter) regexpVar(p string) string {
-	if v, ok := e.regexps[p]; ok {
+// declVar returns the package variable vars holds for key, first declaring it (named
+// Prefix+kind+its number among vars) with the Go expression init.
+func (e *emitter) declVar(vars map[string]string, key, kind, init string) string {
+	if v, ok := vars[key]; ok {
 		return v
 	}
-	v := fmt.Sprintf("%sPattern%d", e.g.opt.Prefix, len(e.regexps))
-	e.regexps[p] = v
-	fmt.Fprintf(&e.decls, "var %s = regexp.MustCompile(%s)\n\n", v, strconv.Quote(p))
+	v := fmt.Sprintf("%s%s%d", e.g.opt.Prefix, kind, len(vars))
+	vars[key] = v
+	fmt.Fprintf(&e.decls, "var %s = %s\n\n", v, init)
 	return v
 }
 
+func (e *emitter) regexpVar(p string) string {
+	return e.declVar(e.regexps, p, "Pattern", "regexp.MustCompile("+strconv.Quote(p)+")")
+}
+
 func (e *emitter) boundVar(num string) string {
-	if v, ok := e.bounds[num]; ok {
-		return v
-	}
-	v := fmt.Sprintf("%sBound%d", e.g.opt.Prefix, len(e.bounds))
-	e.bounds[num] = v
-	fmt.Fprintf(&e.decls, "var %s = genNewBound(%q)\n\n", v, num)
-	return v
+	return e.declVar(e.bounds, num, "Bound", "genNewBound("+strconv.Quote(num)+")")
 }
 
 func (e *emitter) enumFunc(n *node) string {
@@ -670,13 +637,7 @@ func (e *emitter) listVar(names []string) string {
 		q[i] = strconv.Quote(s)
 	}
 	lit := strings.Join(q, ", ")
-	if v, ok := e.lists[lit]; ok {
-		return v
-	}
-	v := fmt.Sprintf("%sDeclared%d", e.g.opt.Prefix, len(e.lists))
-	e.lists[lit] = v
-	fmt.Fprintf(&e.decls, "var %s = []string{%s}\n\n", v, lit)
-	return v
+	return e.declVar(e.lists, lit, "Declared", "[]string{"+lit+"}")
 }
 
 // goTypes are the Go types the decoder gives each JSON type.
@@ -901,37 +862,13 @@ func (e *emitter) check(w *bytes.Buffer, n *node, value, loc string) bool {
 	return true
 }
 
-func withArticle(jsonType string) string {
-	switch jsonType {
-	case "null":
-		return "null"
-	case "object", "array", "integer":
-		return "an " + jsonType
-	default:
-		return "a " + jsonType
-	}
-}
-
+// jsonType names the JSON type of a decoded value with its article, as the
+// generated code does (genTypeName).
 func jsonType(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "a boolean"
-	case json.Number:
-		return "a number"
-	case string:
-		return "a string"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
+	if name, ok := jsonschemautil.TypeName(v); ok {
+		return name
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-func escape(tok string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(tok, "~", "~0"), "/", "~1")
 }
 
 func orRoot(ptr string) string {

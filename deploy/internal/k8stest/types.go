@@ -1,46 +1,50 @@
-package helm
+package k8stest
 
-// The subset of the Kubernetes, prometheus-operator and KEDA schemas the chart renders, copied
-// from deploy/k8s/types_test.go (unexported there) with the fields only the chart sets: a
-// ServiceMonitor's jobLabel, a secret volume's items, imagePullSecrets, nodeSelector,
-// tolerations, affinity and the extra volumes. Decoding is strict: a field these types do not
-// know (a typo, a misplaced key in a template) fails the test.
+// The subset of the Kubernetes, prometheus-operator and KEDA schemas the kustomize manifests
+// (deploy/k8s) and the Helm chart (deploy/helm) render. Decoding is strict (DecodeAll): a field
+// these types do not know (a typo, a misplaced key in a manifest or a template) fails the test.
+// Replicas is a pointer: the chart leaves it out when KEDA owns the replica count.
 
-type objectMeta struct {
+type ObjectMeta struct {
 	Name        string            `yaml:"name"`
 	Namespace   string            `yaml:"namespace"`
 	Labels      map[string]string `yaml:"labels"`
 	Annotations map[string]string `yaml:"annotations"`
 }
 
-type header struct {
+// Header is what every object has: its kind and metadata.
+type Header struct {
 	APIVersion string     `yaml:"apiVersion"`
 	Kind       string     `yaml:"kind"`
-	Metadata   objectMeta `yaml:"metadata"`
+	Metadata   ObjectMeta `yaml:"metadata"`
 }
 
-type serviceAccount struct {
-	header                       `yaml:",inline"`
+type Namespace struct {
+	Header `yaml:",inline"`
+}
+
+type ServiceAccount struct {
+	Header                       `yaml:",inline"`
 	AutomountServiceAccountToken *bool `yaml:"automountServiceAccountToken"`
 }
 
-type configMap struct {
-	header `yaml:",inline"`
+type ConfigMap struct {
+	Header `yaml:",inline"`
 	Data   map[string]string `yaml:"data"`
 }
 
-type secret struct {
-	header `yaml:",inline"`
+type Secret struct {
+	Header `yaml:",inline"`
 	Type   string            `yaml:"type"`
 	Data   map[string]string `yaml:"data"`
 }
 
-type labelSelector struct {
+type LabelSelector struct {
 	MatchLabels map[string]string `yaml:"matchLabels"`
 }
 
-type service struct {
-	header `yaml:",inline"`
+type Service struct {
+	Header `yaml:",inline"`
 	Spec   struct {
 		Type     string            `yaml:"type"`
 		Selector map[string]string `yaml:"selector"`
@@ -53,16 +57,16 @@ type service struct {
 	} `yaml:"spec"`
 }
 
-type podDisruptionBudget struct {
-	header `yaml:",inline"`
+type PodDisruptionBudget struct {
+	Header `yaml:",inline"`
 	Spec   struct {
 		MaxUnavailable any           `yaml:"maxUnavailable"`
 		MinAvailable   any           `yaml:"minAvailable"`
-		Selector       labelSelector `yaml:"selector"`
+		Selector       LabelSelector `yaml:"selector"`
 	} `yaml:"spec"`
 }
 
-type probe struct {
+type Probe struct {
 	HTTPGet *struct {
 		Path string `yaml:"path"`
 		Port any    `yaml:"port"`
@@ -73,7 +77,7 @@ type probe struct {
 	FailureThreshold    int `yaml:"failureThreshold"`
 }
 
-type envVar struct {
+type EnvVar struct {
 	Name      string `yaml:"name"`
 	Value     string `yaml:"value"`
 	ValueFrom *struct {
@@ -87,13 +91,13 @@ type envVar struct {
 	} `yaml:"valueFrom"`
 }
 
-type containerPort struct {
+type ContainerPort struct {
 	Name          string `yaml:"name"`
 	ContainerPort int    `yaml:"containerPort"`
 	Protocol      string `yaml:"protocol"`
 }
 
-type containerSecurityContext struct {
+type ContainerSecurityContext struct {
 	AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
 	ReadOnlyRootFilesystem   *bool `yaml:"readOnlyRootFilesystem"`
 	RunAsNonRoot             *bool `yaml:"runAsNonRoot"`
@@ -103,7 +107,7 @@ type containerSecurityContext struct {
 	} `yaml:"capabilities"`
 }
 
-type container struct {
+type Container struct {
 	Name            string   `yaml:"name"`
 	Image           string   `yaml:"image"`
 	ImagePullPolicy string   `yaml:"imagePullPolicy"`
@@ -113,15 +117,15 @@ type container struct {
 			Name string `yaml:"name"`
 		} `yaml:"configMapRef"`
 	} `yaml:"envFrom"`
-	Env            []envVar        `yaml:"env"`
-	Ports          []containerPort `yaml:"ports"`
-	LivenessProbe  *probe          `yaml:"livenessProbe"`
-	ReadinessProbe *probe          `yaml:"readinessProbe"`
+	Env            []EnvVar        `yaml:"env"`
+	Ports          []ContainerPort `yaml:"ports"`
+	LivenessProbe  *Probe          `yaml:"livenessProbe"`
+	ReadinessProbe *Probe          `yaml:"readinessProbe"`
 	Resources      struct {
 		Requests map[string]string `yaml:"requests"`
 		Limits   map[string]string `yaml:"limits"`
 	} `yaml:"resources"`
-	SecurityContext *containerSecurityContext `yaml:"securityContext"`
+	SecurityContext *ContainerSecurityContext `yaml:"securityContext"`
 	VolumeMounts    []struct {
 		Name      string `yaml:"name"`
 		MountPath string `yaml:"mountPath"`
@@ -129,7 +133,7 @@ type container struct {
 	} `yaml:"volumeMounts"`
 }
 
-type podSecurityContext struct {
+type PodSecurityContext struct {
 	RunAsNonRoot   *bool `yaml:"runAsNonRoot"`
 	RunAsUser      int   `yaml:"runAsUser"`
 	RunAsGroup     int   `yaml:"runAsGroup"`
@@ -139,7 +143,7 @@ type podSecurityContext struct {
 	} `yaml:"seccompProfile"`
 }
 
-type volume struct {
+type Volume struct {
 	Name   string `yaml:"name"`
 	Secret *struct {
 		SecretName  string `yaml:"secretName"`
@@ -154,12 +158,12 @@ type volume struct {
 	} `yaml:"emptyDir"`
 }
 
-type deployment struct {
-	header `yaml:",inline"`
+type Deployment struct {
+	Header `yaml:",inline"`
 	Spec   struct {
 		Replicas             *int          `yaml:"replicas"`
 		RevisionHistoryLimit int           `yaml:"revisionHistoryLimit"`
-		Selector             labelSelector `yaml:"selector"`
+		Selector             LabelSelector `yaml:"selector"`
 		Strategy             struct {
 			Type          string `yaml:"type"`
 			RollingUpdate struct {
@@ -168,7 +172,7 @@ type deployment struct {
 			} `yaml:"rollingUpdate"`
 		} `yaml:"strategy"`
 		Template struct {
-			Metadata objectMeta `yaml:"metadata"`
+			Metadata ObjectMeta `yaml:"metadata"`
 			Spec     struct {
 				ServiceAccountName            string `yaml:"serviceAccountName"`
 				AutomountServiceAccountToken  *bool  `yaml:"automountServiceAccountToken"`
@@ -176,12 +180,12 @@ type deployment struct {
 				ImagePullSecrets              []struct {
 					Name string `yaml:"name"`
 				} `yaml:"imagePullSecrets"`
-				SecurityContext           podSecurityContext `yaml:"securityContext"`
+				SecurityContext           PodSecurityContext `yaml:"securityContext"`
 				TopologySpreadConstraints []struct {
 					MaxSkew           int           `yaml:"maxSkew"`
 					TopologyKey       string        `yaml:"topologyKey"`
 					WhenUnsatisfiable string        `yaml:"whenUnsatisfiable"`
-					LabelSelector     labelSelector `yaml:"labelSelector"`
+					LabelSelector     LabelSelector `yaml:"labelSelector"`
 				} `yaml:"topologySpreadConstraints"`
 				NodeSelector map[string]string `yaml:"nodeSelector"`
 				Tolerations  []struct {
@@ -191,18 +195,18 @@ type deployment struct {
 					Effect   string `yaml:"effect"`
 				} `yaml:"tolerations"`
 				Affinity   map[string]any `yaml:"affinity"`
-				Containers []container    `yaml:"containers"`
-				Volumes    []volume       `yaml:"volumes"`
+				Containers []Container    `yaml:"containers"`
+				Volumes    []Volume       `yaml:"volumes"`
 			} `yaml:"spec"`
 		} `yaml:"template"`
 	} `yaml:"spec"`
 }
 
-type serviceMonitor struct {
-	header `yaml:",inline"`
+type ServiceMonitor struct {
+	Header `yaml:",inline"`
 	Spec   struct {
 		JobLabel  string        `yaml:"jobLabel"`
-		Selector  labelSelector `yaml:"selector"`
+		Selector  LabelSelector `yaml:"selector"`
 		Endpoints []struct {
 			Port     string `yaml:"port"`
 			Path     string `yaml:"path"`
@@ -211,8 +215,8 @@ type serviceMonitor struct {
 	} `yaml:"spec"`
 }
 
-// ruleGroups is both a Prometheus rule file and the spec of a PrometheusRule.
-type ruleGroups struct {
+// RuleGroups is both a Prometheus rule file and the spec of a PrometheusRule.
+type RuleGroups struct {
 	Groups []struct {
 		Name     string `yaml:"name"`
 		Interval string `yaml:"interval"`
@@ -228,13 +232,13 @@ type ruleGroups struct {
 	} `yaml:"groups"`
 }
 
-type prometheusRule struct {
-	header `yaml:",inline"`
-	Spec   ruleGroups `yaml:"spec"`
+type PrometheusRule struct {
+	Header `yaml:",inline"`
+	Spec   RuleGroups `yaml:"spec"`
 }
 
-type scaledObject struct {
-	header `yaml:",inline"`
+type ScaledObject struct {
+	Header `yaml:",inline"`
 	Spec   struct {
 		ScaleTargetRef struct {
 			Name       string `yaml:"name"`
