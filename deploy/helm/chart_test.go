@@ -555,6 +555,14 @@ func TestTemplateFullValues(t *testing.T) {
 		pod.Affinity["nodeAffinity"] == nil {
 		t.Errorf("nodeSelector %v, tolerations %+v, affinity %v: want the values'", pod.NodeSelector, pod.Tolerations, pod.Affinity)
 	}
+	extraEnv := map[string]bool{}
+	for _, e := range c.Env {
+		extraEnv[e.Name] = extraEnv[e.Name] || (e.Name == "OTEL_EXPORTER_OTLP_ENDPOINT" && e.Value == "http://otel-collector.observability:4318") ||
+			(e.Name == "OTEL_EXPORTER_OTLP_HEADERS" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil)
+	}
+	if !extraEnv["OTEL_EXPORTER_OTLP_ENDPOINT"] || !extraEnv["OTEL_EXPORTER_OTLP_HEADERS"] {
+		t.Errorf("extraEnv: container env %+v, want the values' OTEL_* variables", c.Env)
+	}
 	extraMounted := false
 	for _, m := range c.VolumeMounts {
 		extraMounted = extraMounted || (m.Name == "tls" && m.MountPath == "/etc/roomworker/tls")
@@ -722,6 +730,7 @@ func TestBadValuesFail(t *testing.T) {
 	}{
 		{"replicas not a number", []string{"--set-string", "replicas=three"}, "'/replicas'"},
 		{"unknown log level", []string{"--set", "config.LOG_LEVEL=loud"}, "'/config/LOG_LEVEL'"},
+		{"extraEnv overriding the secret's file", []string{"--set", "extraEnv[0].name=PLUGNMEET_API_SECRET_FILE", "--set", "extraEnv[0].value=/tmp/x"}, "'/extraEnv/0/name'"},
 		{"unknown log format", []string{"--set", "config.LOG_FORMAT=xml"}, "'/config/LOG_FORMAT'"},
 		{"missing secret", []string{"--set", "secret.plugnmeetApiSecret="}, "'/secret/plugnmeetApiSecret'"},
 		{"missing plugNmeet URL", []string{"--set", "config.PLUGNMEET_URL="}, "'/config/PLUGNMEET_URL'"},
