@@ -2,8 +2,14 @@ package worker
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"testing"
+	"time"
+
+	natstest "github.com/nats-io/nats-server/v2/test"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/roomworker/roomworker/events"
 )
@@ -42,5 +48,55 @@ func TestOwnOutcomeRebuildsThePublishedBytes(t *testing.T) {
 		if !bytes.Equal(got.Data, published) || got.InRecord {
 			t.Errorf("rebuilt outcome data\n%s\nwant the published\n%s", got.Data, published)
 		}
+	}
+}
+
+// Marking a session ended rewrites its record; the rebuilt outcome must still be the published
+// bytes, so the rewrite keeps the warnings' numbers as written.
+func TestMarkEndedKeepsTheOwnOutcome(t *testing.T) {
+	opts := natstest.DefaultTestOptions
+	opts.Port, opts.JetStream, opts.StoreDir = -1, true, t.TempDir()
+	ns := natstest.RunServer(&opts)
+	t.Cleanup(ns.Shutdown)
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "rooms", History: 1, LimitMarkerTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &store{js: js, kv: kv, bucket: "rooms", window: time.Hour}
+
+	info := json.RawMessage(`{"room_id":"r1","sid":"s1"}`)
+	ws := []events.Warning{{Path: "/max_participants", Requested: json.Number("1e2"), Applied: json.Number("50")}}
+	published, err := encodeCreated(events.RoomCreated{RoomID: "r1", SID: "s1", RoomInfo: info, Attempts: 1, Warnings: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := Record{State: StateCreated, RoomID: "r1", RequestKey: "k1", SID: "s1", RoomInfo: info, Attempts: 1, Warnings: ws,
+		Outcome: &Outcome{Type: events.TypeRoomCreated, RoomID: "r1", Label: "created", SID: "s1", InRecord: true}}
+	wait, err := s.putRoom(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := s.markEnded(ctx, "r1", "s1"); err != nil || !changed {
+		t.Fatalf("markEnded: %v, %v", changed, err)
+	}
+	back, err := s.room(ctx, "r1")
+	if err != nil || back == nil || back.State != StateEnded {
+		t.Fatalf("record after markEnded: %+v, %v", back, err)
+	}
+	if got := back.ownOutcome().Data; !bytes.Equal(got, published) {
+		t.Errorf("rebuilt outcome after markEnded\n%s\nwant the published\n%s", got, published)
 	}
 }

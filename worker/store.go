@@ -364,7 +364,7 @@ func (s *store) markEnded(ctx context.Context, roomID, sid string) (bool, error)
 			return false, fmt.Errorf("read %s: %w", RoomKey(roomID), err)
 		}
 		var r Record
-		if json.Unmarshal(e.Value(), &r) != nil || r.SID != sid || r.State == StateEnded {
+		if decodeJSON(e.Value(), &r) != nil || r.SID != sid || r.State == StateEnded {
 			return false, nil
 		}
 		r.State, r.EndedAt = StateEnded, time.Now().UTC()
