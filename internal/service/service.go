@@ -92,7 +92,10 @@ func Run(ctx context.Context, o Options) error {
 	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), configured by the standard OTEL_* variables.
 	tr, err := tracing.Setup(ctx, v)
 	if err != nil {
-		return fmt.Errorf("tracing: %w", err)
+		return err // "tracing: OTEL_...: ..."
+	}
+	if tr.Enabled() {
+		tracing.LogErrors(log) // export failures as warnings, not the SDK's own stderr lines
 	}
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
