@@ -250,6 +250,7 @@ func measure(ctx context.Context, o options, self, tmp string, c config, log io.
 				return rep, fmt.Errorf("%s drain: %w", who, err)
 			}
 			got[who] = &sample{rps: res.rps, cpuUsPerMsg: res.cpuSec / float64(o.n) * 1e6, peakRSSMiB: res.peakRSS / (1 << 20),
+				rigCPUUsPerMsg: res.rigCPUSec / float64(o.n) * 1e6,
 				natsMsgsPerReq: res.natsMsgsPerReq, createCalls: res.createCallsPerReq}
 			if slowest == 0 || res.rps < slowest {
 				slowest = res.rps
@@ -268,7 +269,7 @@ func measure(ctx context.Context, o options, self, tmp string, c config, log io.
 		}
 		for _, who := range order {
 			s := got[who]
-			fmt.Fprintf(log, "  %-10s %8.1f msgs/s  %7.1f µs CPU/msg  p50 %6.2f ms  p99 %6.2f ms\n", who, s.rps, s.cpuUsPerMsg, s.p50, s.p99)
+			fmt.Fprintf(log, "  %-10s %8.1f msgs/s  %7.1f µs CPU/msg  rig %7.1f µs/msg  p50 %6.2f ms  p99 %6.2f ms\n", who, s.rps, s.cpuUsPerMsg, s.rigCPUUsPerMsg, s.p50, s.p99)
 		}
 		rws = append(rws, *got["roomworker"])
 		if b, ok := got["baseline"]; ok {
@@ -288,6 +289,7 @@ type phaseResult struct {
 	rps, pacedRPS               float64
 	p50, p95, p99               float64
 	cpuSec, peakRSS             float64
+	rigCPUSec                   float64 // this process (nats-server, stand-in, publisher, subscriber) during the drain
 	jsAPIPerReq, natsMsgsPerReq float64
 	createCallsPerReq           float64
 }
@@ -354,6 +356,10 @@ func runPhase(ctx context.Context, o options, c config, tmp, name string, drain 
 		return res, err
 	}
 	jszBefore, varzBefore := serverCounters(ns)
+	rigBefore, _, err := procUsage(os.Getpid())
+	if err != nil {
+		return res, fmt.Errorf("rig CPU: %w", err)
+	}
 	callsBefore := standin.Stats().CreateCalls
 
 	env := append(os.Environ(),
@@ -402,6 +408,9 @@ func runPhase(ctx context.Context, o options, c config, tmp, name string, drain 
 		res.jsAPIPerReq = float64(jszAfter-jszBefore) / float64(drain)
 		res.natsMsgsPerReq = float64(varzAfter-varzBefore) / float64(drain)
 		res.createCallsPerReq = float64(standin.Stats().CreateCalls-callsBefore) / float64(drain)
+		if rigAfter, _, err := procUsage(os.Getpid()); err == nil {
+			res.rigCPUSec = rigAfter - rigBefore
+		}
 		for _, cmd := range cmds {
 			cpu, rss, err := procUsage(cmd.Process.Pid)
 			if err != nil {

@@ -46,6 +46,7 @@ func spreadOf(values []float64) spread {
 type sample struct {
 	rps            float64 // drain throughput, messages/s
 	cpuUsPerMsg    float64 // worker utime+stime during the drain, µs per message
+	rigCPUUsPerMsg float64 // the rig's (this process: nats-server, stand-in, publisher) during the drain
 	p50, p99       float64 // paced publish-to-result latency, ms
 	peakRSSMiB     float64
 	natsMsgsPerReq float64
@@ -56,6 +57,7 @@ type sample struct {
 type metrics struct {
 	RPS            spread `json:"msgs_per_s"`
 	CPUUsPerMsg    spread `json:"cpu_us_per_msg"`
+	RigCPUUsPerMsg spread `json:"rig_cpu_us_per_msg"`
 	P50Ms          spread `json:"p50_ms"`
 	P99Ms          spread `json:"p99_ms"`
 	PeakRSSMiB     spread `json:"peak_rss_mib"`
@@ -74,6 +76,7 @@ func metricsOf(samples []sample) metrics {
 	return metrics{
 		RPS:            pick(func(s sample) float64 { return s.rps }),
 		CPUUsPerMsg:    pick(func(s sample) float64 { return s.cpuUsPerMsg }),
+		RigCPUUsPerMsg: pick(func(s sample) float64 { return s.rigCPUUsPerMsg }),
 		P50Ms:          pick(func(s sample) float64 { return s.p50 }),
 		P99Ms:          pick(func(s sample) float64 { return s.p99 }),
 		PeakRSSMiB:     pick(func(s sample) float64 { return s.peakRSSMiB }),
