@@ -4,12 +4,14 @@
 #     --build-arg VERSION="$(git describe --tags --always --dirty)" \
 #     --build-arg REVISION="$(git rev-parse HEAD)" .
 #
-# The image also carries roomctl and plugnmeet-standin (entrypoint roomworker):
-#   docker run --rm --entrypoint roomctl roomworker:latest --help
+# Two images: this one (the last stage, built by default) carries roomworker alone; the
+# "tools" stage carries roomctl and plugnmeet-standin, for docker compose and operators:
+#   docker build --target tools -t roomworker-tools:latest .
+#   docker run --rm roomworker-tools:latest --help          (roomctl)
 # roomworker links neither nats-server nor the stand-in's package; the development mode that does,
-# cmd/roomdev (make demo), is not in the image.
-# deploy/docker/Dockerfile.local builds the same runtime image from binaries built outside
-# Docker (see deploy/docker/build-local-images.sh), for machines that cannot pull golang.
+# cmd/roomdev (make demo), is in neither image.
+# deploy/docker/Dockerfile.local and Dockerfile.tools.local build the same images from binaries
+# built outside Docker (see deploy/docker/build-local-images.sh), for machines that cannot pull golang.
 
 ARG GO_VERSION=1.26
 
@@ -24,7 +26,20 @@ RUN CGO_ENABLED=0 go build -trimpath \
       -ldflags "-s -w -X main.version=${VERSION} -X main.revision=${REVISION}" \
       -o /out/ ./cmd/roomworker ./cmd/roomctl ./cmd/plugnmeet-standin
 
-FROM scratch
+FROM scratch AS tools
+ARG VERSION=dev
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="roomworker-tools" \
+      org.opencontainers.image.description="roomctl and the plugNmeet stand-in, for operating and trying roomworker" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /out/roomctl /out/plugnmeet-standin /usr/local/bin/
+ENV PATH=/usr/local/bin
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/roomctl"]
+
+FROM scratch AS runtime
 ARG VERSION=dev
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="roomworker" \
@@ -32,7 +47,7 @@ LABEL org.opencontainers.image.title="roomworker" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=build /out/ /usr/local/bin/
+COPY --from=build /out/roomworker /usr/local/bin/
 ENV PATH=/usr/local/bin
 # 65532 is the conventional "nonroot" uid/gid of distroless images; the Kubernetes manifests use it too.
 USER 65532:65532

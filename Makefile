@@ -60,17 +60,21 @@ SOAK_ARGS ?=
 soak:
 	$(GO) run ./cmd/roomsoak $(SOAK_ARGS)
 
-## image: the container image, built by Docker from ./Dockerfile
+## image: the container images, built by Docker from ./Dockerfile: roomworker:latest (roomworker alone)
+##        and roomworker-tools:latest (roomctl and the plugNmeet stand-in)
+IMAGE_ARGS = --build-arg VERSION="$$(git describe --tags --always --dirty)" --build-arg REVISION="$$(git rev-parse HEAD)"
 image:
-	docker build -t roomworker:latest --build-arg VERSION="$$(git describe --tags --always --dirty)" --build-arg REVISION="$$(git rev-parse HEAD)" .
+	docker build -t roomworker:latest $(IMAGE_ARGS) .
+	docker build --target tools -t roomworker-tools:latest $(IMAGE_ARGS) .
 
-## image-local: the same runtime image, and a NATS server image, from binaries built here (pulls nothing)
+## image-local: the same two images, and a NATS server image, from binaries built here (pulls nothing)
 image-local:
 	deploy/docker/build-local-images.sh
 
 ## test-containers: the testcontainers scenarios and the compose smoke test, on the local images
 test-containers: image-local
-	NATS_IMAGE=nats-server:local ROOMWORKER_IMAGE=roomworker:local $(GO) test -race -count=1 -v ./deploy/containertest
+	NATS_IMAGE=nats-server:local ROOMWORKER_IMAGE=roomworker:local ROOMWORKER_TOOLS_IMAGE=roomworker-tools:local \
+	  $(GO) test -race -count=1 -v ./deploy/containertest
 
 clean:
 	rm -rf $(BIN)

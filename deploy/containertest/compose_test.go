@@ -51,14 +51,15 @@ func imagePresent(img string) bool {
 	return exec.Command("docker", "image", "inspect", img).Run() == nil
 }
 
-// docker-compose.yml comes up with the images CI has (ROOMWORKER_IMAGE, NATS_IMAGE; Prometheus and
+// docker-compose.yml comes up with the images CI has (ROOMWORKER_IMAGE, ROOMWORKER_TOOLS_IMAGE, NATS_IMAGE; Prometheus and
 // Grafana too when their images are present), roomctl publishes examples/create-room.json, the
 // room is created, and the stack comes down again.
 func TestComposeSmoke(t *testing.T) {
 	compose := composeCommand(t)
 	rwImage := imageFromEnv("ROOMWORKER_IMAGE", defaultRoomworkerImage)
+	toolsImage := imageFromEnv("ROOMWORKER_TOOLS_IMAGE", defaultToolsImage)
 	natsImage := imageFromEnv("NATS_IMAGE", defaultNATSImage)
-	requireImages(t, rwImage, natsImage)
+	requireImages(t, rwImage, toolsImage, natsImage)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
@@ -68,7 +69,7 @@ func TestComposeSmoke(t *testing.T) {
 	}
 	natsPort, standinPort := freePort(t), freePort(t)
 	env := append(os.Environ(),
-		"ROOMWORKER_IMAGE="+rwImage, "NATS_IMAGE="+natsImage,
+		"ROOMWORKER_IMAGE="+rwImage, "ROOMWORKER_TOOLS_IMAGE="+toolsImage, "NATS_IMAGE="+natsImage,
 		"NATS_PORT="+natsPort, "NATS_MONITOR_PORT="+freePort(t), "STANDIN_PORT="+standinPort,
 		"PROMETHEUS_PORT="+freePort(t), "GRAFANA_PORT="+freePort(t),
 		"COMPOSE_PROJECT_NAME="+fmt.Sprintf("roomworker-smoke-%d", os.Getpid()))

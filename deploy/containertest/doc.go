@@ -4,10 +4,11 @@
 //
 // The images come from the environment:
 //
-//	ROOMWORKER_IMAGE  roomworker + roomctl + plugnmeet-standin (default roomworker:local)
-//	NATS_IMAGE        NATS server (default nats:2.15, the official image)
+//	ROOMWORKER_IMAGE        roomworker alone (default roomworker:local)
+//	ROOMWORKER_TOOLS_IMAGE  roomctl + plugnmeet-standin (default roomworker-tools:local)
+//	NATS_IMAGE              NATS server (default nats:2.15, the official image)
 //
-// deploy/docker/build-local-images.sh builds both without pulling anything
+// deploy/docker/build-local-images.sh builds all three without pulling anything
 // (NATS_IMAGE=nats-server:local for the NATS server built from go.mod's nats-server module).
 // The tests never pull: without Docker, or without an image, they skip with the reason; with
 // CI=true they fail instead. CONTAINERTEST_LOG=1 shows testcontainers' own log.

@@ -33,6 +33,7 @@ const (
 // Images used when the environment names none.
 const (
 	defaultRoomworkerImage = "roomworker:local"
+	defaultToolsImage      = "roomworker-tools:local"
 	defaultNATSImage       = "nats:2.15"
 )
 
@@ -90,7 +91,7 @@ func requireImages(t *testing.T, images ...string) {
 		if _, err := provider.Client().ImageInspect(ctx, img); err != nil {
 			unavailable(t, "container tests skipped: image %s is not present (%v); build the local images with "+
 				"deploy/docker/build-local-images.sh and set NATS_IMAGE=nats-server:local, or pull the images named "+
-				"by ROOMWORKER_IMAGE and NATS_IMAGE", img, err)
+				"by ROOMWORKER_IMAGE, ROOMWORKER_TOOLS_IMAGE and NATS_IMAGE", img, err)
 		}
 	}
 }
@@ -101,6 +102,7 @@ type stack struct {
 	ctx        context.Context
 	net        *testcontainers.DockerNetwork
 	rwImage    string
+	toolsImage string // roomctl and the stand-in
 	natsImage  string
 	natsURLs   []string // as the workers see them
 	standin    *testcontainers.DockerContainer
@@ -112,10 +114,11 @@ func newStack(t *testing.T, ctx context.Context) *stack {
 	t.Helper()
 	s := &stack{
 		t: t, ctx: ctx,
-		rwImage:   imageFromEnv("ROOMWORKER_IMAGE", defaultRoomworkerImage),
-		natsImage: imageFromEnv("NATS_IMAGE", defaultNATSImage),
+		rwImage:    imageFromEnv("ROOMWORKER_IMAGE", defaultRoomworkerImage),
+		toolsImage: imageFromEnv("ROOMWORKER_TOOLS_IMAGE", defaultToolsImage),
+		natsImage:  imageFromEnv("NATS_IMAGE", defaultNATSImage),
 	}
-	requireImages(t, s.rwImage, s.natsImage)
+	requireImages(t, s.rwImage, s.toolsImage, s.natsImage)
 	nw, err := network.New(ctx)
 	if err != nil {
 		t.Fatalf("create network: %v", err)
@@ -235,10 +238,10 @@ func (s *stack) startCluster() []*testcontainers.DockerContainer {
 	return nodes
 }
 
-// startStandin starts the plugNmeet stand-in (from the roomworker image) with the given flags.
+// startStandin starts the plugNmeet stand-in (from the tools image) with the given flags.
 func (s *stack) startStandin(flags ...string) {
 	s.t.Helper()
-	s.standin = s.run(s.rwImage, "plugnmeet",
+	s.standin = s.run(s.toolsImage, "plugnmeet",
 		testcontainers.WithEntrypoint("/usr/local/bin/plugnmeet-standin"),
 		testcontainers.WithCmd(append([]string{"-addr", ":8080"}, flags...)...),
 		testcontainers.WithEnv(map[string]string{"PLUGNMEET_API_KEY": apiKey, "PLUGNMEET_API_SECRET": apiSecret}),
