@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats-server/v2/server"
-	natstest "github.com/nats-io/nats-server/v2/test"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/roomworker/roomworker/internal/jstest"
 )
 
 func TestNewCreateRoomRequest(t *testing.T) {
@@ -79,12 +79,7 @@ func TestNewCreateRoomRequest(t *testing.T) {
 }
 
 func TestPublish(t *testing.T) {
-	opts := natstest.DefaultTestOptions
-	opts.Port = server.RANDOM_PORT
-	opts.JetStream = true
-	opts.StoreDir = t.TempDir()
-	srv := natstest.RunServer(&opts)
-	defer srv.Shutdown()
+	srv := jstest.Server(t)
 	nc, err := nats.Connect(srv.ClientURL())
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package worker_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,12 +10,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	natstest "github.com/nats-io/nats-server/v2/test"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/roomworker/roomworker/events"
 	"github.com/roomworker/roomworker/internal/hostile"
+	"github.com/roomworker/roomworker/internal/jstest"
 	"github.com/roomworker/roomworker/internal/testenv"
 )
 
@@ -133,10 +132,7 @@ func TestHostileCorpus(t *testing.T) {
 // MAX_MESSAGE_BYTES reach the worker instead of being refused by NATS.
 func allowBigMessages(t *testing.T, e *testenv.Env, n int32) {
 	t.Helper()
-	opts := natstest.DefaultTestOptions
-	opts.Port = e.NS.Addr().(*net.TCPAddr).Port
-	opts.JetStream = true
-	opts.StoreDir = filepath.Dir(e.NS.JetStreamConfig().StoreDir)
+	opts := jstest.Options(jstest.Address(e.NS))
 	opts.MaxPayload = n
 	opts.NoSystemAccount = e.NS.SystemAccount() == nil
 	if err := e.NS.ReloadOptions(&opts); err != nil {

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	natstest "github.com/nats-io/nats-server/v2/test"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/roomworker/roomworker/events"
+	"github.com/roomworker/roomworker/internal/jstest"
 )
 
 // A room.created outcome that its Record carries without its data is rebuilt, when the request
@@ -54,10 +54,7 @@ func TestOwnOutcomeRebuildsThePublishedBytes(t *testing.T) {
 // Marking a session ended rewrites its record; the rebuilt outcome must still be the published
 // bytes, so the rewrite keeps the warnings' numbers as written.
 func TestMarkEndedKeepsTheOwnOutcome(t *testing.T) {
-	opts := natstest.DefaultTestOptions
-	opts.Port, opts.JetStream, opts.StoreDir = -1, true, t.TempDir()
-	ns := natstest.RunServer(&opts)
-	t.Cleanup(ns.Shutdown)
+	ns := jstest.Server(t)
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,12 +20,12 @@ import (
 	"testing"
 	"time"
 
-	natstest "github.com/nats-io/nats-server/v2/test"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/roomworker/roomworker/events"
+	"github.com/roomworker/roomworker/internal/jstest"
 	"github.com/roomworker/roomworker/internal/testenv"
 	"github.com/roomworker/roomworker/plugnmeet"
 	"github.com/roomworker/roomworker/schema"
@@ -654,8 +653,7 @@ func TestWebhookAnswers503WhileNATSIsDownAndStoresTheRetryOnce(t *testing.T) {
 	d := recordedFile(t, "R06-participant_joined-room-http500.json")
 	_, id, _, _, _ := d.fields(t)
 
-	port := h.NS.Addr().(*net.TCPAddr).Port
-	storeDir := filepath.Dir(h.NS.StoreDir()) // the server adds "jetstream" itself
+	port, storeDir := jstest.Address(h.NS)
 	h.NS.Shutdown()
 	h.NS.WaitForShutdown()
 	h.Eventually(5*time.Second, "the test's connection noticing", func() bool { return !h.NC.IsConnected() })
@@ -674,12 +672,7 @@ func TestWebhookAnswers503WhileNATSIsDownAndStoresTheRetryOnce(t *testing.T) {
 		t.Errorf("verdicts %v, want one publish_failed", got)
 	}
 
-	opts := natstest.DefaultTestOptions
-	opts.Port = port
-	opts.JetStream = true
-	opts.StoreDir = storeDir
-	ns := natstest.RunServer(&opts)
-	t.Cleanup(ns.Shutdown)
+	jstest.Start(t, port, storeDir)
 	h.Eventually(15*time.Second, "the worker reconnected", func() bool { return h.W.W.Ready() == nil && h.NC.IsConnected() })
 	time.Sleep(200 * time.Millisecond)
 	if n := len(h.stored(t)); n != 0 {
@@ -731,12 +724,7 @@ func TestWebhookLifecycleStreamIsProvisionedAsConfigured(t *testing.T) {
 // valid CloudEvent (NATS is up: 503 is a failure too). With sign set, the fuzzed body is signed correctly, to reach the code after
 // verification.
 func FuzzWebhookHandler(f *testing.F) {
-	opts := natstest.DefaultTestOptions
-	opts.Port = -1
-	opts.JetStream = true
-	opts.StoreDir = f.TempDir()
-	ns := natstest.RunServer(&opts)
-	f.Cleanup(ns.Shutdown)
+	ns := jstest.Server(f)
 	cfg, err := worker.LoadConfig(context.Background(), testenv.MapLookup(map[string]string{
 		"NATS_URL": ns.ClientURL(), "PLUGNMEET_URL": "http://plugnmeet.invalid", "PLUGNMEET_API_KEY": recordedKey,
 		"PLUGNMEET_API_SECRET": recordedSecret, "WEBHOOK_MAX_BYTES": "65536",

@@ -2,11 +2,9 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -14,9 +12,9 @@ import (
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
-	natstest "github.com/nats-io/nats-server/v2/test"
 
 	"github.com/roomworker/roomworker/events"
+	"github.com/roomworker/roomworker/internal/jstest"
 	"github.com/roomworker/roomworker/internal/testenv"
 	"github.com/roomworker/roomworker/plugnmeet/plugnmeettest"
 )
@@ -67,15 +65,7 @@ func startBookingWorker(t *testing.T, e *testenv.Env, natsURL, plugnmeetURL stri
 // same store directory, as a restarted nats-server process would; clients reconnect.
 func restartNATS(t *testing.T, old *natsserver.Server) *natsserver.Server {
 	t.Helper()
-	opts := natstest.DefaultTestOptions
-	opts.Port = old.Addr().(*net.TCPAddr).Port
-	opts.JetStream = true
-	opts.StoreDir = filepath.Dir(old.JetStreamConfig().StoreDir) // the server adds "jetstream"
-	old.Shutdown()
-	old.WaitForShutdown()
-	ns := natstest.RunServer(&opts)
-	t.Cleanup(ns.Shutdown)
-	return ns
+	return jstest.Restart(t, old)
 }
 
 // TestBookingsSurviveAWorkerKillAndANATSRestart books 200 rooms whose creation times are spread

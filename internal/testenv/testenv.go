@@ -18,12 +18,12 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats-server/v2/server"
-	natstest "github.com/nats-io/nats-server/v2/test"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/roomworker/roomworker/events"
+	"github.com/roomworker/roomworker/internal/jstest"
 	"github.com/roomworker/roomworker/internal/tracing"
 	"github.com/roomworker/roomworker/plugnmeet"
 	"github.com/roomworker/roomworker/plugnmeet/plugnmeettest"
@@ -69,12 +69,7 @@ func NewWithStandin(t testing.TB, opts plugnmeettest.Options, tweak ...func(*wor
 	if opts.APISecret == "" {
 		opts.APISecret = APISecret
 	}
-	nopts := natstest.DefaultTestOptions
-	nopts.Port = -1
-	nopts.JetStream = true
-	nopts.StoreDir = t.TempDir()
-	ns := natstest.RunServer(&nopts)
-	t.Cleanup(ns.Shutdown)
+	ns := jstest.Server(t)
 
 	standin := plugnmeettest.NewServer(opts)
 	t.Cleanup(standin.Close)
