@@ -61,22 +61,11 @@ func runBare(ctx context.Context, lookup lookupFunc) error {
 	if err != nil {
 		return err
 	}
-	nc, err := nats.Connect(cfg.natsURL)
+	nc, js, cons, err := baselineConsumer(ctx, cfg.natsURL, "bare")
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, "ROOM_REQUESTS", jetstream.ConsumerConfig{
-		Durable: "bare", FilterSubject: "rooms.create", AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait: 15 * time.Second, MaxAckPending: 1024,
-	})
-	if err != nil {
-		return err
-	}
 	// The same connection pool sizes as roomworker's client, so neither side re-dials.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 512, 256

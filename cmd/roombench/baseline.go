@@ -34,22 +34,11 @@ func runClientBaseline(ctx context.Context, lookup lookupFunc) error {
 	if err != nil {
 		return err
 	}
-	nc, err := nats.Connect(get("NATS_URL", nats.DefaultURL))
+	nc, js, cons, err := baselineConsumer(ctx, get("NATS_URL", nats.DefaultURL), "client-pipeline")
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, "ROOM_REQUESTS", jetstream.ConsumerConfig{
-		Durable: "client-pipeline", FilterSubject: "rooms.create", AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait: 15 * time.Second, MaxAckPending: 1024,
-	})
-	if err != nil {
-		return err
-	}
 	// The same pull discipline as the worker (never more messages than free slots), written out
 	// here rather than imported, so the baseline measures NATS and HTTP, not roomworker code.
 	slots := make(chan struct{}, concurrency)
@@ -108,4 +97,26 @@ func runClientBaseline(ctx context.Context, lookup lookupFunc) error {
 		}
 	}
 	return nil
+}
+
+// baselineConsumer connects to natsURL and creates the baseline's durable pull consumer on the
+// request stream (explicit ack, the worker's AckWait and MaxAckPending). The caller closes nc.
+func baselineConsumer(ctx context.Context, natsURL, durable string) (*nats.Conn, jetstream.JetStream, jetstream.Consumer, error) {
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err == nil {
+		var cons jetstream.Consumer
+		cons, err = js.CreateOrUpdateConsumer(ctx, "ROOM_REQUESTS", jetstream.ConsumerConfig{
+			Durable: durable, FilterSubject: "rooms.create", AckPolicy: jetstream.AckExplicitPolicy,
+			AckWait: 15 * time.Second, MaxAckPending: 1024,
+		})
+		if err == nil {
+			return nc, js, cons, nil
+		}
+	}
+	nc.Close()
+	return nil, nil, nil, err
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/roomworker/roomworker/events"
+	"github.com/roomworker/roomworker/internal/waitfor"
 	"github.com/roomworker/roomworker/plugnmeet/plugnmeettest"
 )
 
@@ -165,7 +166,7 @@ func runBookings(ctx context.Context, o bookingOptions, tmp string, stdout, log 
 		metrics = append(metrics, "http://"+addr)
 	}
 	for _, base := range metrics {
-		if err := waitReady(ctx, base+"/readyz", 30*time.Second); err != nil {
+		if err := waitfor.OK(ctx, base+"/readyz", 30*time.Second); err != nil {
 			return err
 		}
 	}
@@ -291,24 +292,6 @@ func loopbackAddr() (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
-}
-
-// waitReady polls url until it answers 200.
-func waitReady(ctx context.Context, url string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("%s not ready within %s (last: %v)", url, within, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // histogram is a Prometheus histogram read from the text exposition format, summed over scrapes.

@@ -164,25 +164,6 @@ func rssKB(pid int) (int64, error) {
 	return 0, errors.New("no VmRSS line")
 }
 
-// waitHTTP waits until url answers 200.
-func waitHTTP(ctx context.Context, url string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("%s not ready within %s (last: %v)", url, within, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // gauge scrapes one unlabelled gauge from a Prometheus text endpoint.
 func gauge(url, name string) (float64, error) {
 	c := http.Client{Timeout: 2 * time.Second}

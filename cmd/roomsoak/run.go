@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/roomworker/roomworker/internal/hostile"
+	"github.com/roomworker/roomworker/internal/waitfor"
 )
 
 // options are the soak's flags.
@@ -290,7 +291,7 @@ func (s *soak) startStandin(ctx context.Context) error {
 	if err := s.standin.start(); err != nil {
 		return err
 	}
-	if err := waitHTTP(ctx, s.standinURL+"/_standin/stats", 15*time.Second); err != nil {
+	if err := waitfor.OK(ctx, s.standinURL+"/_standin/stats", 15*time.Second); err != nil {
 		return err
 	}
 	return s.setFaults(baselineFaults)
@@ -328,7 +329,7 @@ func (s *soak) startWorkers(ctx context.Context) error {
 			return err
 		}
 		// The first worker provisions the streams; start the others once it is ready.
-		if err := waitHTTP(ctx, s.metricsURLs[i]+"/readyz", 30*time.Second); err != nil {
+		if err := waitfor.OK(ctx, s.metricsURLs[i]+"/readyz", 30*time.Second); err != nil {
 			return fmt.Errorf("%s: %w", s.workers[i].name, err)
 		}
 	}
@@ -339,7 +340,7 @@ func (s *soak) restartWorker(ctx context.Context, i int) error {
 	if err := s.workers[i].start(); err != nil {
 		return err
 	}
-	return waitHTTP(ctx, s.metricsURLs[i]+"/healthz", 15*time.Second)
+	return waitfor.OK(ctx, s.metricsURLs[i]+"/healthz", 15*time.Second)
 }
 
 // noteCrash records a process exit the soak did not ask for, and restarts a crashed worker so
