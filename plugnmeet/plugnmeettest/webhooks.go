@@ -265,31 +265,25 @@ func (r *room) webhookMetadata() string {
 }
 
 func (r *room) roomCreatedJSON(now time.Time) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"event":"room_created","room":{"sid":`)
-	writeJSON(&b, r.sid)
-	b.WriteString(`,"room_id":`)
-	writeJSON(&b, r.id)
-	b.WriteString(`,"empty_timeout":`)
-	b.WriteString(formatInt(r.emptyTimeout))
-	b.WriteString(`,"creation_time":"`)
-	b.WriteString(formatInt(r.created))
-	b.WriteString(`","metadata":`)
-	writeJSON(&b, r.webhookMetadata())
-	b.WriteString(`},"id":`)
-	writeJSON(&b, uuid.NewString())
-	b.WriteString(`,"created_at":"`)
-	b.WriteString(formatInt(now.Unix()))
-	b.WriteString(`"}`)
-	return b.Bytes()
+	return r.roomEventJSON("room_created", true, now)
 }
 
 func (r *room) sessionEndedJSON(now time.Time) []byte {
+	return r.roomEventJSON("session_ended", false, now)
+}
+
+// roomEventJSON is the body of a room-level webhook: the event, the room (with its
+// empty_timeout for room_created, as plugNmeet sends it), a fresh id and the time.
+func (r *room) roomEventJSON(event string, emptyTimeout bool, now time.Time) []byte {
 	var b bytes.Buffer
-	b.WriteString(`{"event":"session_ended","room":{"sid":`)
+	b.WriteString(`{"event":"` + event + `","room":{"sid":`)
 	writeJSON(&b, r.sid)
 	b.WriteString(`,"room_id":`)
 	writeJSON(&b, r.id)
+	if emptyTimeout {
+		b.WriteString(`,"empty_timeout":`)
+		b.WriteString(formatInt(r.emptyTimeout))
+	}
 	b.WriteString(`,"creation_time":"`)
 	b.WriteString(formatInt(r.created))
 	b.WriteString(`","metadata":`)
