@@ -162,13 +162,20 @@ type store struct {
 type lease struct {
 	s      *store
 	roomID string
-	key    string // the entry this lease wrote: RoomKey for a claim, LeaseKey otherwise
-	rev    uint64 // its revision
+	rev    uint64 // the revision of the entry this lease wrote (see key)
 	claim  bool
 	// rec is the room's Record when the lease was taken (nil for a claim).
 	rec *Record
 	// replaced: the claim was overwritten by the room's Record; there is nothing to release.
 	replaced bool
+}
+
+// key is the entry this lease wrote: the room's key for a claim, its lease key otherwise.
+func (l *lease) key() string {
+	if l.claim {
+		return RoomKey(l.roomID)
+	}
+	return LeaseKey(l.roomID)
 }
 
 // record returns the room's Record read when the lease was taken; nil for a claim.
@@ -208,7 +215,7 @@ func (s *store) acquire(ctx context.Context, roomID, requestKey string, l Lease,
 		}
 		rev, err := s.claim(ctx, roomID, b, ttl)
 		if err == nil {
-			held := &lease{s: s, roomID: roomID, key: RoomKey(roomID), rev: rev, claim: true}
+			held := &lease{s: s, roomID: roomID, rev: rev, claim: true}
 			if !redelivery {
 				return held, nil, nil
 			}
@@ -292,7 +299,7 @@ func (s *store) takeLease(ctx context.Context, roomID string, l Lease, ttl time.
 	if err != nil {
 		return nil, fmt.Errorf("take room lease: %w", err)
 	}
-	return &lease{s: s, roomID: roomID, key: LeaseKey(roomID), rev: rev}, nil
+	return &lease{s: s, roomID: roomID, rev: rev}, nil
 }
 
 // recorded notes that the room's Record was written over the claim, if this lease is one.
@@ -310,7 +317,7 @@ func (l *lease) release(ctx context.Context) error {
 	}
 	// A purge whose marker expires leaves the key as if never written: the next claim on the
 	// room is again one write, and no tombstone stays in the bucket for good.
-	err := l.s.kv.Purge(ctx, l.key, jetstream.LastRevision(l.rev), jetstream.PurgeTTL(markerTTL))
+	err := l.s.kv.Purge(ctx, l.key(), jetstream.LastRevision(l.rev), jetstream.PurgeTTL(markerTTL))
 	if err != nil && !isWrongLastSequence(err) {
 		return fmt.Errorf("release room lease: %w", err)
 	}
