@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/roomworker/roomworker/internal/jstest"
 	"github.com/roomworker/roomworker/plugnmeet/plugnmeettest"
 )
 
@@ -27,16 +27,7 @@ func TestBarePipeline(t *testing.T) {
 		{"signed with a wrong secret", "not-the-secret", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
-				NoSigs: true, NoLog: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ns.Start()
-			t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-			if !ns.ReadyForConnections(10 * time.Second) {
-				t.Fatal("nats-server did not start")
-			}
+			ns := jstest.Server(t)
 			standin := plugnmeettest.NewServer(plugnmeettest.Options{APIKey: benchKey, APISecret: benchSecret})
 			t.Cleanup(standin.Close)
 			nc, err := nats.Connect(ns.ClientURL())
