@@ -258,13 +258,7 @@ func (s *Server) EndRoom(roomID string) {
 		return
 	}
 	if r.lk != nil {
-		for _, p := range r.lk.participants {
-			r.lk.participants = r.lk.participants[1:]
-			s.leaveLocked(r, p, "CLIENT_INITIATED")
-		}
-		if r.lk.departure != nil {
-			r.lk.departure.Stop()
-		}
+		s.sendAllAwayLocked(r)
 		s.emitLocked(r, "room_finished", r.livekitEventJSON("room_finished", 0, nil, nil, s.opts.Now()))
 		r.lk = nil
 	}

@@ -198,18 +198,24 @@ func (s *Server) departed(r *room, lk *livekitRoom) {
 	})
 }
 
+// sendAllAwayLocked makes every participant of r's LiveKit room leave (CLIENT_INITIATED, as
+// clients do when the session ends) and stops its departure timer.
+func (s *Server) sendAllAwayLocked(r *room) {
+	for _, p := range r.lk.participants {
+		r.lk.participants = r.lk.participants[1:]
+		s.leaveLocked(r, p, "CLIENT_INITIATED")
+	}
+	if r.lk.departure != nil {
+		r.lk.departure.Stop()
+	}
+}
+
 // endSessionLocked ends r as plugNmeet's end-room flow does (endRoom, or a
 // moderator): participants leave (CLIENT_INITIATED, as clients do on
 // SESSION_ENDED), session_ended, then room_finished when LiveKit had the room.
 func (s *Server) endSessionLocked(r *room) {
 	if r.lk != nil {
-		for _, p := range r.lk.participants {
-			r.lk.participants = r.lk.participants[1:]
-			s.leaveLocked(r, p, "CLIENT_INITIATED")
-		}
-		if r.lk.departure != nil {
-			r.lk.departure.Stop()
-		}
+		s.sendAllAwayLocked(r)
 	}
 	s.emitLocked(r, "session_ended", r.sessionEndedJSON(s.opts.Now()))
 	if r.lk != nil {
