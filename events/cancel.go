@@ -24,7 +24,7 @@ func NewCancelRoomRequest(roomID string, opts ...RequestOption) (*event.Event, e
 	if problem := roomIDProblem(roomID); problem != "" {
 		return nil, fmt.Errorf("events: cancel-room request: %w %s: %s", ErrInvalidRoomID, quote(roomID), problem)
 	}
-	body, err := marshalJSON(EndRoom{RoomID: roomID})
+	body, err := Marshal(EndRoom{RoomID: roomID})
 	if err != nil {
 		return nil, fmt.Errorf("events: cancel-room request data: %w", err)
 	}

@@ -34,7 +34,7 @@ func NewEndRoomRequest(roomID string, opts ...RequestOption) (*event.Event, erro
 	if problem := roomIDProblem(roomID); problem != "" {
 		return nil, fmt.Errorf("events: end-room request: %w %s: %s", ErrInvalidRoomID, quote(roomID), problem)
 	}
-	body, err := marshalJSON(EndRoom{RoomID: roomID})
+	body, err := Marshal(EndRoom{RoomID: roomID})
 	if err != nil {
 		return nil, fmt.Errorf("events: end-room request data: %w", err)
 	}

@@ -67,7 +67,7 @@ func NewCreateRoomRequest(data any, opts ...RequestOption) (*event.Event, error)
 	case json.RawMessage:
 		body = d
 	default:
-		b, err := marshalJSON(data)
+		b, err := Marshal(data)
 		if err != nil {
 			return nil, fmt.Errorf("events: create-room request data: %w", err)
 		}

@@ -31,8 +31,8 @@ func OriginOf(req *event.Event) Origin {
 	return Origin{
 		Source:      req.Source(),
 		ID:          req.ID(),
-		TraceParent: stringExtension(req, ExtTraceParent),
-		TraceState:  stringExtension(req, ExtTraceState),
+		TraceParent: Extension(req, ExtTraceParent),
+		TraceState:  Extension(req, ExtTraceState),
 	}
 }
 
@@ -125,7 +125,7 @@ func setJSONData(e *event.Event, data any) error {
 	case []byte:
 		return e.SetData(event.ApplicationJSON, d)
 	default:
-		b, err := marshalJSON(d)
+		b, err := Marshal(d)
 		if err != nil {
 			return err
 		}
@@ -157,14 +157,15 @@ func roomID(data any) string {
 // when from has them.
 func CopyTrace(from, to *event.Event) {
 	for _, name := range []string{ExtTraceParent, ExtTraceState} {
-		if v := stringExtension(from, name); v != "" {
+		if v := Extension(from, name); v != "" {
 			to.SetExtension(name, v)
 		}
 	}
 }
 
-// stringExtension returns the canonical string of an extension, or "".
-func stringExtension(e *event.Event, name string) string {
+// Extension returns the canonical string of an extension attribute of e, or "" when e has
+// none by that name.
+func Extension(e *event.Event, name string) string {
 	if e == nil || e.Context == nil {
 		return ""
 	}

@@ -178,10 +178,10 @@ func decodeStructured(body []byte) (*event.Event, error) {
 
 func isNull(raw json.RawMessage) bool { return string(raw) == "null" }
 
-// marshalJSON is json.Marshal without HTML escaping: '<', '>' and '&' are
+// Marshal is json.Marshal without HTML escaping: '<', '>' and '&' are
 // written as they are, not as six-byte \u escapes, so markup in a request
-// does not multiply the size of the events that carry it.
-func marshalJSON(v any) ([]byte, error) {
+// does not multiply the size of the events (and records) that carry it.
+func Marshal(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -386,7 +386,7 @@ func EncodeStructured(e *event.Event) (nats.Header, []byte, error) {
 		b = append(b, ':')
 		b = append(b, v...)
 	}
-	jstr := func(s string) []byte { v, _ := marshalJSON(s); return v }
+	jstr := func(s string) []byte { v, _ := Marshal(s); return v }
 	member("specversion", jstr(event.CloudEventsVersionV1))
 	member("id", jstr(e.ID()))
 	member("source", jstr(e.Source()))

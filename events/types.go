@@ -123,7 +123,7 @@ func (c RoomCreated) MarshalJSON() ([]byte, error) {
 	if len(c.RoomInfo) == 0 {
 		c.RoomInfo = json.RawMessage("null")
 	}
-	return marshalJSON(plain(c))
+	return Marshal(plain(c))
 }
 
 // RoomFailed is the data of a room.failed event.

@@ -95,7 +95,7 @@ func (w *Worker) book(ctx context.Context, d *delivery, start time.Time) verdict
 			data.Replaces = ev.ID()
 		}
 	}
-	body, err := marshal(data)
+	body, err := events.Marshal(data)
 	if err != nil {
 		return natsTrouble(err)
 	}
@@ -148,7 +148,7 @@ func (w *Worker) cancelBooking(d *delivery) verdict {
 				"(never scheduled, or created longer ago than IDEMPOTENCY_WINDOW); room.end ends a live room", room)
 		}
 	}
-	body, err := marshal(c)
+	body, err := events.Marshal(c)
 	if err != nil {
 		return natsTrouble(err)
 	}

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -153,21 +152,9 @@ func (r Record) encode() ([]byte, error) {
 func (o Outcome) encode() ([]byte, error) {
 	data := o.Data
 	o.Data = nil
-	b, err := marshal(o)
+	b, err := events.Marshal(o)
 	if err != nil || len(data) == 0 {
 		return b, err
 	}
 	return withRaw(b, "data", data), nil
-}
-
-// marshal encodes v as JSON without HTML escaping: a request embedded in a result keeps its
-// `<`, `>` and `&` as one byte each instead of six.
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

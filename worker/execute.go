@@ -364,12 +364,12 @@ func (w *Worker) fit(d *delivery, r *result) []byte {
 			len(f.Request), w.nc.MaxPayload())
 		f.Request = nil
 	}
-	out, err := marshal(f)
+	out, err := events.Marshal(f)
 	for err == nil && len(out) > limit && len(f.Errors) > 1 {
 		n := len(f.Errors) / 2
 		f.Message += fmt.Sprintf("; %d of %d errors listed", n, len(f.Errors))
 		f.Errors = f.Errors[:n]
-		out, err = marshal(f)
+		out, err = events.Marshal(f)
 	}
 	if err != nil {
 		return r.data

@@ -435,7 +435,7 @@ func (s *store) putRoom(r Record) (write, error) {
 }
 
 func (s *store) putOutcome(requestKey string, o Outcome) (write, error) {
-	b, err := marshal(o)
+	b, err := events.Marshal(o)
 	if err != nil {
 		return nil, err
 	}

@@ -63,7 +63,7 @@ type result struct {
 // failure is the verdict for a request that ends in room.failed.
 func failure(roomID string, f events.RoomFailed) verdict {
 	f.RoomID = roomID
-	data, err := marshal(f)
+	data, err := events.Marshal(f)
 	if err != nil { // a RoomFailed of strings and numbers always encodes
 		data = []byte(`{"reason":"` + string(f.Reason) + `"}`)
 	}
@@ -95,7 +95,7 @@ func success(c events.RoomCreated) (verdict, error) {
 
 // ended is the verdict for a room.end request answered with room.ended.
 func ended(e events.RoomEnded) verdict {
-	data, err := marshal(e)
+	data, err := events.Marshal(e)
 	if err != nil { // a RoomEnded of a string, a bool and a number always encodes
 		data = []byte(`{"room_id":"` + e.RoomID + `"}`)
 	}

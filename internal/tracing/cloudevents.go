@@ -4,9 +4,10 @@ import (
 	"context"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/cloudevents/sdk-go/v2/types"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/roomworker/roomworker/events"
 )
 
 // CloudEvents distributed-tracing extension attributes: the W3C Trace
@@ -26,18 +27,7 @@ var _ propagation.TextMapCarrier = EventCarrier{}
 // Get returns the extension key as a string ("" when absent or not
 // representable).
 func (c EventCarrier) Get(key string) string {
-	if c.Event == nil || c.Event.Context == nil {
-		return ""
-	}
-	v, ok := c.Event.Extensions()[key]
-	if !ok {
-		return ""
-	}
-	s, err := types.Format(v)
-	if err != nil {
-		return ""
-	}
-	return s
+	return events.Extension(c.Event, key)
 }
 
 // Set sets the extension key (only traceparent and tracestate).
