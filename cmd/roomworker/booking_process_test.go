@@ -37,7 +37,7 @@ func startBookingWorker(t *testing.T, e *testenv.Env, natsURL, plugnmeetURL stri
 		"METRICS_ADDR=127.0.0.1:0",
 		"CREATE_LEAD=1s",
 		"CONCURRENCY=32",
-		"REQUEST_TIMEOUT=2s",
+		"REQUEST_TIMEOUT="+bookingRequestTimeout.String(),
 		"RETRY_BASE_DELAY=50ms",
 		"RETRY_MAX_DELAY=500ms",
 		"LOG_LEVEL=info",
@@ -61,6 +61,9 @@ func startBookingWorker(t *testing.T, e *testenv.Env, natsURL, plugnmeetURL stri
 	return p
 }
 
+// bookingRequestTimeout is the workers' REQUEST_TIMEOUT; their consumer's AckWait is this plus 5s.
+const bookingRequestTimeout = 2 * time.Second
+
 // restartNATS shuts the test's NATS server down and starts it again on the same port with the
 // same store directory, as a restarted nats-server process would; clients reconnect.
 func restartNATS(t *testing.T, old *natsserver.Server) *natsserver.Server {
@@ -73,6 +76,11 @@ func restartNATS(t *testing.T, old *natsserver.Server) *natsserver.Server {
 // SIGKILLed, and later the NATS server is restarted (same port, same store). Every booking must
 // get exactly one room.scheduled and one room.created, and its first create call must reach
 // plugNmeet within 2 s of its creation time.
+//
+// Except around the restart: nats-server fires schedules while it shuts down and hands the
+// messages to pull requests that die with the connection. JetStream gives such a message again
+// only after the consumer's AckWait, so a booking due within half a second of the restart may
+// come up to AckWait later than that (docs/runbook.md, "Bookings", Restarts).
 func TestBookingsSurviveAWorkerKillAndANATSRestart(t *testing.T) {
 	n, span := 200, 20*time.Second
 	if testing.Short() {
@@ -158,6 +166,7 @@ func TestBookingsSurviveAWorkerKillAndANATSRestart(t *testing.T) {
 	}
 	var lags []time.Duration
 	var late []string
+	atRestart := 0 // bookings due around the restart, allowed AckWait more
 	type slow struct {
 		room string
 		due  time.Duration // create_at, after base
@@ -178,13 +187,18 @@ func TestBookingsSurviveAWorkerKillAndANATSRestart(t *testing.T) {
 		lag := first.Sub(b.createAt)
 		lags = append(lags, lag)
 		slowest = append(slowest, slow{b.room, b.createAt.Sub(base), lag})
-		if lag < -100*time.Millisecond || lag > tolerance {
-			late = append(late, fmt.Sprintf("%s: create at %s, first create call %+.3fs (kill at %s, NATS restart at %s)",
-				b.room, b.createAt.Format("15:04:05.000"), lag.Seconds(), killedAt.Format("15:04:05.000"), restartAt.Format("15:04:05.000")))
+		bound := tolerance
+		if !b.createAt.Before(restartAt.Add(-500*time.Millisecond)) && !b.createAt.After(restartAt.Add(restarted+500*time.Millisecond)) {
+			bound = bookingRequestTimeout + 5*time.Second + tolerance // lost in flight: given again after AckWait
+			atRestart++
+		}
+		if lag < -100*time.Millisecond || lag > bound {
+			late = append(late, fmt.Sprintf("%s: create at %s, first create call %+.3fs, allowed %s (kill at %s, NATS restart at %s)",
+				b.room, b.createAt.Format("15:04:05.000"), lag.Seconds(), bound, killedAt.Format("15:04:05.000"), restartAt.Format("15:04:05.000")))
 		}
 	}
 	if len(late) > 0 {
-		t.Errorf("%d of %d bookings created outside [-0.1s, %s] of their creation time:\n%s", len(late), n, tolerance, strings.Join(late, "\n"))
+		t.Errorf("%d of %d bookings created outside [-0.1s, allowed] of their creation time:\n%s", len(late), n, strings.Join(late, "\n"))
 	}
 	slices.Sort(lags)
 	slices.SortFunc(slowest, func(a, b slow) int { return int(b.lag - a.lag) })
@@ -193,9 +207,9 @@ func TestBookingsSurviveAWorkerKillAndANATSRestart(t *testing.T) {
 	}
 	if len(lags) > 0 {
 		t.Logf("%d bookings over %s (published in %s), 3 workers, one SIGKILLed at +%s, NATS restarted at +%s (down %s): "+
-			"fire lag at the stand-in p50 %s, p99 %s, max %s, min %s; create calls %d",
+			"fire lag at the stand-in p50 %s, p99 %s, max %s, min %s; create calls %d; %d due within 0.5s of the restart",
 			n, span, published.Round(time.Millisecond), killedAt.Sub(base).Round(time.Millisecond), restartAt.Sub(base).Round(time.Millisecond),
 			restarted.Round(time.Millisecond), lags[len(lags)/2].Round(time.Millisecond), lags[len(lags)*99/100].Round(time.Millisecond),
-			lags[len(lags)-1].Round(time.Millisecond), lags[0].Round(time.Millisecond), e.Standin.Stats().CreateCalls)
+			lags[len(lags)-1].Round(time.Millisecond), lags[0].Round(time.Millisecond), e.Standin.Stats().CreateCalls, atRestart)
 	}
 }
