@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/roomworker/roomworker/events"
 	"github.com/roomworker/roomworker/internal/hostile"
@@ -34,15 +33,7 @@ func TestHostileCorpus(t *testing.T) {
 	allowBigMessages(t, e, 16<<20)
 	w := e.StartWorker(nil)
 
-	nc, err := nats.Connect(e.NS.ClientURL()) // after the reload, so it knows the larger limit
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := jstest.Connect(t, e.NS) // after the reload, so it knows the larger limit
 	type sent struct {
 		c    hostile.Case
 		id   string // the event id it carries, if it is readable

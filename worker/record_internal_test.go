@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/roomworker/roomworker/events"
@@ -55,15 +54,7 @@ func TestOwnOutcomeRebuildsThePublishedBytes(t *testing.T) {
 // bytes, so the rewrite keeps the warnings' numbers as written.
 func TestMarkEndedKeepsTheOwnOutcome(t *testing.T) {
 	ns := jstest.Server(t)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := jstest.Connect(t, ns)
 	ctx := context.Background()
 	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "rooms", History: 1, LimitMarkerTTL: time.Minute})
 	if err != nil {

@@ -30,15 +30,7 @@ func TestBarePipeline(t *testing.T) {
 			ns := jstest.Server(t)
 			standin := plugnmeettest.NewServer(plugnmeettest.Options{APIKey: benchKey, APISecret: benchSecret})
 			t.Cleanup(standin.Close)
-			nc, err := nats.Connect(ns.ClientURL())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(nc.Close)
-			js, err := jetstream.New(nc)
-			if err != nil {
-				t.Fatal(err)
-			}
+			nc, js := jstest.Connect(t, ns)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if err := createStreams(ctx, js); err != nil {

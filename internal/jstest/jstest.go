@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	natstest "github.com/nats-io/nats-server/v2/test"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Server starts a nats-server with JetStream on a free port; it stops when t ends.
@@ -47,4 +49,20 @@ func Restart(t testing.TB, ns *server.Server) *server.Server {
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	return Start(t, port, dir)
+}
+
+// Connect opens a client connection to ns and its JetStream context; the connection closes when
+// t ends.
+func Connect(t testing.TB, ns *server.Server) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
 }

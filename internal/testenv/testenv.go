@@ -91,15 +91,7 @@ func NewWithStandin(t testing.TB, opts plugnmeettest.Options, tweak ...func(*wor
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := jstest.Connect(t, ns)
 	e := &Env{t: t, NS: ns, NC: nc, JS: js, Standin: standin, Cfg: cfg, Logs: &LogBuffer{}}
 	t.Cleanup(func() {
 		if t.Failed() {
