@@ -129,11 +129,7 @@ func TestSetupErrors(t *testing.T) {
 		{map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "team"}, "OTEL_RESOURCE_ATTRIBUTES: want comma-separated key=value pairs"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
-			clearEnv(t)
-			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
+			setEnv(t, tc.env)
 			tr, err := tracing.Setup(context.Background(), "v")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Setup = %v, %v; want error %q", tr, err, tc.want)
@@ -159,11 +155,7 @@ func TestSetupAccepts(t *testing.T) {
 		"resource values": {"OTEL_RESOURCE_ATTRIBUTES": "team=rooms,note=a%20b", "OTEL_SERVICE_NAME": "rw"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			clearEnv(t)
-			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
-			for k, v := range env {
-				t.Setenv(k, v)
-			}
+			setEnv(t, env)
 			tr, err := tracing.Setup(context.Background(), "v")
 			if err != nil || !tr.Enabled() {
 				t.Fatalf("Setup = %v, %v", tr, err)

@@ -47,6 +47,17 @@ func clearEnv(t testing.TB) {
 	}
 }
 
+// setEnv clears the OTEL_* variables, points the exporter at a collector nobody listens on,
+// and sets env over that.
+func setEnv(t testing.TB, env map[string]string) {
+	t.Helper()
+	clearEnv(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+}
+
 // requestEvent is a room.create request carrying a trace context.
 func requestEvent(t testing.TB) event.Event {
 	t.Helper()
@@ -118,11 +129,7 @@ func TestOffSwitches(t *testing.T) {
 		"disabled beats bad": {"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_SAMPLER": "bogus", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			clearEnv(t)
-			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
-			for k, v := range env {
-				t.Setenv(k, v)
-			}
+			setEnv(t, env)
 			tr, err := tracing.Setup(context.Background(), "v1")
 			if err != nil {
 				t.Fatal(err)
