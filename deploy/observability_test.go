@@ -427,6 +427,9 @@ scrape_configs:
 	}
 	setFaults(t, standinURL, `{}`)
 	waitHTTP(t, metricsURL+"/readyz", 200, 40*time.Second, worker)
+	// The request put back while paused is created once the worker resumes; phase 4 compares
+	// the rooms open at the stand-in with the dashboard, so it must be open by then.
+	waitResults(t, js, 26, 30*time.Second, worker)
 	scrape = get(t, metricsURL+"/metrics")
 	for _, want := range []string{"roomworker_ready 1\n", "roomworker_systemic_pause 0\n"} {
 		if !strings.Contains(scrape, want) {
